@@ -1,0 +1,120 @@
+//! Server functions the SPA calls, and the types that cross the wire. Each one authenticates,
+//! calls a `backend` module and maps the error: nothing else.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// The signed-in user as the browser may see it (also the body of `GET /api/session`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub tenant: String,
+    pub tenant_name: String,
+    pub instance_id: String,
+    pub instance_label: String,
+    pub issuer: String,
+    pub sub: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// One button on an org's sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceLink {
+    pub label: String,
+    pub login_path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSignInOptions {
+    pub display_name: String,
+    pub instances: Vec<InstanceLink>,
+}
+
+/// What a server function can fail with; every message is safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("something went wrong on our side; please try again")]
+    Internal,
+    #[error("could not reach the server: {0}")]
+    Transport(ServerFnErrorErr),
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
+        Self::Transport(error)
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod convert {
+    use super::ApiError;
+    use crate::backend::auth::AuthError;
+    use crate::backend::tenants::RegistryError;
+
+    impl From<AuthError> for ApiError {
+        fn from(error: AuthError) -> Self {
+            match error {
+                AuthError::Internal(error) => {
+                    tracing::error!(%error, "session lookup failed");
+                    Self::Internal
+                }
+                other => Self::Unauthorized(other.to_string()),
+            }
+        }
+    }
+
+    impl From<RegistryError> for ApiError {
+        fn from(error: RegistryError) -> Self {
+            match error {
+                RegistryError::Invalid(invalid) => Self::Invalid(invalid.0),
+                RegistryError::UnknownTenant(_) => Self::NotFound(error.to_string()),
+                RegistryError::Conflict(message) => Self::Invalid(message),
+                RegistryError::Database(error) => {
+                    tracing::error!(%error, "registry query failed");
+                    Self::Internal
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn app_state() -> Result<crate::backend::AppState, ApiError> {
+    use_context::<crate::backend::AppState>().ok_or(ApiError::Internal)
+}
+
+/// The signed-in user, `None` without a session; an ended session is an error.
+#[server]
+pub async fn current_user() -> Result<Option<SessionView>, ApiError> {
+    let app = app_state()?;
+    let mut parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
+    Ok(crate::backend::auth::maybe_user(&mut parts, &app).await?)
+}
+
+/// An org's sign-in page: its name and one entry per enabled instance.
+#[server]
+pub async fn org_sign_in(slug: String) -> Result<OrgSignInOptions, ApiError> {
+    let slug = crate::domain::TenantSlug::parse(&slug).map_err(|e| ApiError::Invalid(e.0))?;
+    let app = app_state()?;
+    let (tenant, instances) = crate::backend::tenants::sign_in_options(&app.db, &slug).await?;
+    Ok(OrgSignInOptions {
+        display_name: tenant.display_name,
+        instances: instances
+            .into_iter()
+            .map(|instance| InstanceLink {
+                label: instance.label,
+                login_path: format!("/sso/{}/login", instance.id),
+            })
+            .collect(),
+    })
+}

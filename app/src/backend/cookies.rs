@@ -1,0 +1,44 @@
+//! The two cookies Orgpass sets, always HttpOnly and SameSite=Lax (the callback is a top-level
+//! navigation from Okta, which Lax allows). `Secure` and the `__Host-` prefix are dropped only
+//! when the operator runs on loopback http (see `Settings::new`).
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use time::Duration;
+
+use super::settings::Settings;
+
+/// Names the signed-in session.
+pub fn session_name(settings: &Settings) -> &'static str {
+    if settings.secure_cookies() { "__Host-orgpass_session" } else { "orgpass_session" }
+}
+
+/// Binds login flows to the browser that started them (RFC 9700 §4.7).
+pub fn flow_binding_name(settings: &Settings) -> &'static str {
+    if settings.secure_cookies() { "__Host-orgpass_flow" } else { "orgpass_flow" }
+}
+
+fn build(settings: &Settings, name: &'static str, value: String, max_age: Duration) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .secure(settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .build()
+}
+
+fn seconds(duration: std::time::Duration) -> Duration {
+    Duration::seconds(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
+}
+
+pub fn session(settings: &Settings, token: &str) -> Cookie<'static> {
+    build(settings, session_name(settings), token.to_owned(), seconds(settings.session_ttl))
+}
+
+pub fn session_removal(settings: &Settings) -> Cookie<'static> {
+    build(settings, session_name(settings), String::new(), Duration::ZERO)
+}
+
+pub fn flow_binding(settings: &Settings, value: &str) -> Cookie<'static> {
+    build(settings, flow_binding_name(settings), value.to_owned(), seconds(settings.flow_ttl))
+}

@@ -1,0 +1,106 @@
+//! Signed-in browsers: a random token in an HttpOnly cookie, its digest in the `sessions` table.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::Row;
+
+use super::db::{Db, now};
+use super::tokens::{digest, random_token};
+use crate::api::SessionView;
+use crate::domain::{InstanceId, IssuerUrl};
+
+/// The cookie value of a session. Not `Serialize`, not `Debug`.
+pub struct SessionToken(SecretString);
+
+impl SessionToken {
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// Who the ID token says signed in, after every check passed.
+pub struct VerifiedIdentity {
+    pub instance: InstanceId,
+    pub issuer: IssuerUrl,
+    pub sub: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Records the user (keyed on instance, issuer and sub) and opens a session, in one transaction.
+pub async fn sign_in(
+    db: &Db,
+    identity: &VerifiedIdentity,
+    ttl: Duration,
+) -> Result<SessionToken, sqlx::Error> {
+    let at = now();
+    let mut tx = db.begin().await?;
+    let user_id: i64 = sqlx::query(
+        "INSERT INTO users (instance_id, issuer, sub, name, email, created_at, last_login_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+         ON CONFLICT (instance_id, issuer, sub) DO UPDATE SET \
+         name = excluded.name, email = excluded.email, last_login_at = excluded.last_login_at \
+         RETURNING id",
+    )
+    .bind(identity.instance.as_str())
+    .bind(identity.issuer.as_str())
+    .bind(&identity.sub)
+    .bind(&identity.name)
+    .bind(&identity.email)
+    .bind(at)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("id")?;
+    let token = random_token();
+    let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(digest(&token))
+    .bind(user_id)
+    .bind(at)
+    .bind(at.saturating_add(ttl_secs))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(SessionToken(SecretString::from(token)))
+}
+
+/// The signed-in user behind a session token, if the session exists and has not expired.
+pub async fn find(db: &Db, token: &str) -> Result<Option<SessionView>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT t.slug, t.display_name, i.id, i.label, u.issuer, u.sub, u.name, u.email \
+         FROM sessions s \
+         JOIN users u ON u.id = s.user_id \
+         JOIN instances i ON i.id = u.instance_id \
+         JOIN tenants t ON t.slug = i.tenant_slug \
+         WHERE s.token_hash = ? AND s.expires_at > ? AND i.enabled = 1",
+    )
+    .bind(digest(token))
+    .bind(now())
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| {
+        Ok(SessionView {
+            tenant: row.try_get("slug")?,
+            tenant_name: row.try_get("display_name")?,
+            instance_id: row.try_get("id")?,
+            instance_label: row.try_get("label")?,
+            issuer: row.try_get("issuer")?,
+            sub: row.try_get("sub")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+        })
+    })
+    .transpose()
+}
+
+/// Ends one session; ending an unknown one is not an error (sign-out is idempotent).
+pub async fn end(db: &Db, token: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(digest(token))
+        .execute(db)
+        .await?;
+    Ok(())
+}

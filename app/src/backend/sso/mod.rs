@@ -1,0 +1,89 @@
+//! The authorization-code flow, per instance: start ([`login`]), finish ([`callback`]), the
+//! stored flow state ([`flows`]) and each issuer's cached metadata and keys ([`providers`]).
+
+pub mod callback;
+mod flows;
+pub mod login;
+mod providers;
+
+use axum::http::StatusCode;
+
+pub use providers::ProviderDirectory;
+
+/// A fresh value for the cookie that binds login flows to one browser.
+pub fn new_browser_binding() -> String {
+    super::tokens::random_token()
+}
+
+/// Why a sign-in did not happen. The user sees [`SsoError::user_message`]; the detail (the
+/// `Display` text and source) goes to the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    /// The instance does not exist or is disabled (404).
+    #[error("unknown or disabled instance")]
+    UnknownInstance,
+    /// No `state`, or one that names no pending flow: expired, replayed or forged (400).
+    #[error("no pending sign-in for this state")]
+    UnknownFlow,
+    /// The flow was started in another browser, or for another instance (400).
+    #[error("flow bound to another browser or instance")]
+    FlowMismatch,
+    /// Okta answered with an OAuth error response (400).
+    #[error("the identity provider returned error '{code}': {description}")]
+    ProviderDenied { code: String, description: String },
+    /// The authorization response's `iss` is wrong, or missing when required (RFC 9207) (400).
+    #[error("authorization response issuer mismatch: {0}")]
+    IssuerMismatch(String),
+    /// The authorization response has no `code` (400).
+    #[error("authorization response without a code")]
+    MissingCode,
+    /// The token endpoint refused the code (400).
+    #[error("the token endpoint refused the code: {0}")]
+    CodeRejected(String),
+    /// The ID token failed a check: signature, iss, aud, exp, iat, nonce, at_hash... (400).
+    #[error("invalid ID token: {0}")]
+    InvalidIdToken(String),
+    /// Discovery, keys or token endpoint unreachable or malformed (502).
+    #[error("identity provider unavailable: {0}")]
+    ProviderUnavailable(String),
+    /// Storage failed (500).
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// The registry could not be read (500).
+    #[error("registry error")]
+    Registry(#[from] super::tenants::RegistryError),
+}
+
+impl SsoError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::UnknownInstance => StatusCode::NOT_FOUND,
+            Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::Database(_) | Self::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A short reason that is safe to show: no token contents, no internals.
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::UnknownInstance => "This sign-in link does not match any active organization.".into(),
+            Self::UnknownFlow => "This sign-in attempt has expired or was already used.".into(),
+            Self::FlowMismatch => "This sign-in was started in a different browser or for a different organization.".into(),
+            Self::ProviderDenied { code, .. } => format!("Okta did not sign you in ({}).", printable_code(code)),
+            Self::IssuerMismatch(_) => "The sign-in response came from an unexpected identity provider.".into(),
+            Self::MissingCode | Self::CodeRejected(_) => "Okta's answer could not be used to sign you in.".into(),
+            Self::InvalidIdToken(_) => "Okta's identity token could not be verified.".into(),
+            Self::ProviderUnavailable(_) => "Your organization's Okta could not be reached. Please try again in a moment.".into(),
+            Self::Database(_) | Self::Registry(_) => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+}
+
+/// OAuth error codes are `[a-z_]` words; anything else is not echoed back.
+fn printable_code(code: &str) -> &str {
+    let plain = !code.is_empty()
+        && code.len() <= 40
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if plain { code } else { "error" }
+}

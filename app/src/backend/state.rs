@@ -1,0 +1,17 @@
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use super::db::Db;
+use super::settings::Settings;
+use super::sso::ProviderDirectory;
+
+/// Everything a handler or server function may need; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub providers: Arc<ProviderDirectory>,
+}

@@ -1,0 +1,5 @@
+mod error_notice;
+mod signed_in_card;
+
+pub use error_notice::ErrorNotice;
+pub use signed_in_card::SignedInCard;

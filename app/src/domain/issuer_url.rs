@@ -1,0 +1,146 @@
+use std::fmt;
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use super::InvalidValue;
+
+/// Which issuers this deployment may contact. Issuer URLs come from tenant admins, and the
+/// server makes requests to them, so this is the SSRF guard.
+#[derive(Debug, Clone, Default)]
+pub struct IssuerPolicy {
+    /// Operator-approved custom domains (exact host names) besides Okta's own domains.
+    pub allowed_custom_hosts: Vec<String>,
+    /// Lets `http://127.0.0.1:port` issuers through: only for the local simulator in development.
+    pub allow_loopback_http: bool,
+}
+
+const OKTA_DOMAINS: [&str; 4] = ["okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com"];
+
+impl IssuerPolicy {
+    fn host_is_allowed(&self, host: &Host<&str>) -> bool {
+        match host {
+            Host::Domain(name) => {
+                let name = name.to_ascii_lowercase();
+                OKTA_DOMAINS.iter().any(|okta| {
+                    name.strip_suffix(okta)
+                        .and_then(|org| org.strip_suffix('.'))
+                        .is_some_and(|org| !org.is_empty())
+                }) || self
+                    .allowed_custom_hosts
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(&name))
+            }
+            Host::Ipv4(_) | Host::Ipv6(_) => false,
+        }
+    }
+}
+
+/// An OpenID Provider's issuer identifier, checked against an [`IssuerPolicy`]. Normalised
+/// without a trailing slash, as Okta writes it in the `iss` claim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IssuerUrl(String);
+
+impl IssuerUrl {
+    pub fn parse(raw: &str, policy: &IssuerPolicy) -> Result<Self, InvalidValue> {
+        let refuse = |why: &str| InvalidValue(format!("issuer '{raw}' refused: {why}"));
+        let url = Url::parse(raw.trim()).map_err(|_| refuse("not a URL"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse("it must not contain credentials"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(refuse("it must not have a query or fragment"));
+        }
+        let host = url.host().ok_or_else(|| refuse("it has no host"))?;
+        match url.scheme() {
+            "https" if policy.host_is_allowed(&host) => {}
+            "https" => {
+                return Err(refuse(
+                    "the host is neither an Okta domain nor on the operator's allow-list \
+                     (ORGPASS_ALLOWED_ISSUER_HOSTS)",
+                ));
+            }
+            "http" if policy.allow_loopback_http && is_loopback(&host) => {}
+            _ => return Err(refuse("it must use https")),
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// Re-reads a value this deployment stored earlier; it was checked when it was written.
+    pub fn from_trusted_storage(stored: String) -> Self {
+        Self(stored)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+impl fmt::Display for IssuerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IssuerPolicy, IssuerUrl};
+
+    fn strict() -> IssuerPolicy {
+        IssuerPolicy {
+            allowed_custom_hosts: vec!["login.acme.example".to_owned()],
+            allow_loopback_http: false,
+        }
+    }
+
+    #[test]
+    fn okta_org_issuers_and_approved_custom_domains_are_accepted() {
+        for ok in [
+            "https://acme.okta.com",
+            "https://acme.okta.com/",
+            "https://acme.oktapreview.com",
+            "https://acme.okta-emea.com/oauth2/aus1",
+            "https://login.acme.example",
+        ] {
+            let issuer = IssuerUrl::parse(ok, &strict()).unwrap();
+            assert!(!issuer.as_str().ends_with('/'), "{issuer}");
+        }
+    }
+
+    #[test]
+    fn lookalike_private_and_plaintext_issuers_are_refused() {
+        for bad in [
+            "http://acme.okta.com",
+            "https://acme.okta.com.evil.example",
+            "https://evilokta.com",
+            "https://okta.com",
+            "https://169.254.169.254",
+            "http://169.254.169.254",
+            "https://10.0.0.1",
+            "https://user:pw@acme.okta.com",
+            "https://acme.okta.com?x=1",
+            "https://acme.okta.com#frag",
+            "http://127.0.0.1:4011",
+            "acme.okta.com",
+            "not a url",
+        ] {
+            assert!(IssuerUrl::parse(bad, &strict()).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn loopback_http_is_accepted_only_in_dev_mode() {
+        let dev = IssuerPolicy { allow_loopback_http: true, ..strict() };
+        assert!(IssuerUrl::parse("http://127.0.0.1:4011", &dev).is_ok());
+        assert!(IssuerUrl::parse("http://[::1]:4011", &dev).is_ok());
+        assert!(IssuerUrl::parse("http://10.0.0.1:4011", &dev).is_err());
+    }
+}

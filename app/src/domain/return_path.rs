@@ -1,0 +1,138 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where to send the browser after sign-in or sign-out: always a path on this site (RFC 9700
+/// §4.11, open redirects). Anything that a browser could read as another origin is replaced by
+/// the default page rather than rejected, so a tampered link still signs the user in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct ReturnPath(String);
+
+impl ReturnPath {
+    const MAX_LEN: usize = 2048;
+
+    /// Keeps `raw` if it is a same-origin relative path, else falls back to `/`.
+    pub fn parse_or_default(raw: Option<&str>) -> Self {
+        raw.filter(|candidate| Self::is_local_path(candidate))
+            .map(|path| Self(path.to_owned()))
+            .unwrap_or_default()
+    }
+
+    fn is_local_path(raw: &str) -> bool {
+        raw.len() <= Self::MAX_LEN
+            && Self::is_plain_absolute_path(raw)
+            && Self::is_plain_absolute_path(&percent_decode(raw))
+    }
+
+    /// One leading slash, then no second slash or backslash (`//evil`, `/\evil` are
+    /// protocol-relative to browsers), and no control or space characters (`/%09/evil`).
+    fn is_plain_absolute_path(path: &str) -> bool {
+        let mut chars = path.chars();
+        chars.next() == Some('/')
+            && !matches!(chars.next(), Some('/' | '\\'))
+            && !path.contains('\\')
+            && !path.chars().any(|c| c.is_control() || c.is_whitespace())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ReturnPath {
+    fn default() -> Self {
+        Self("/".to_owned())
+    }
+}
+
+impl From<String> for ReturnPath {
+    fn from(raw: String) -> Self {
+        Self::parse_or_default(Some(&raw))
+    }
+}
+
+impl From<ReturnPath> for String {
+    fn from(path: ReturnPath) -> Self {
+        path.0
+    }
+}
+
+impl fmt::Display for ReturnPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Decodes `%XX` escapes (repeatedly, so double encoding cannot hide a `//`); invalid escapes
+/// are kept as they are.
+fn percent_decode(raw: &str) -> String {
+    let mut current = raw.to_owned();
+    for _ in 0..3 {
+        let bytes = current.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let escaped = (bytes[i] == b'%')
+                .then(|| bytes.get(i + 1..i + 3))
+                .flatten()
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            match escaped {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                None => {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+        }
+        let decoded = String::from_utf8_lossy(&out).into_owned();
+        if decoded == current {
+            break;
+        }
+        current = decoded;
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReturnPath;
+
+    #[test]
+    fn local_paths_with_query_and_fragment_are_kept() {
+        for ok in ["/", "/settings", "/o/acme?tab=users#top", "/a%20b"] {
+            assert_eq!(ReturnPath::parse_or_default(Some(ok)).as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn every_open_redirect_trick_falls_back_to_the_home_page() {
+        for evil in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "https:evil.example",
+            "%2F%2Fevil.example",
+            "/%2F/evil.example",
+            "/%252F/evil.example",
+            "\\\\evil.example",
+            "/%09/evil.example",
+            "/%5Cevil.example",
+            "javascript:alert(1)",
+            " /settings",
+            "settings",
+            "",
+        ] {
+            assert_eq!(ReturnPath::parse_or_default(Some(evil)).as_str(), "/", "{evil:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_return_path_means_the_home_page() {
+        assert_eq!(ReturnPath::parse_or_default(None).as_str(), "/");
+    }
+}

@@ -1,0 +1,31 @@
+// Test-only control endpoints under /__sim/ (key rotation, faults, counters).
+import { SIGN_WITH } from './keys.mjs';
+import { HttpError, readJson, sendEmpty, sendJson } from './http.mjs';
+
+export async function handleAdmin(org, req, res, path) {
+  const route = `${req.method} ${path}`;
+  switch (route) {
+    case 'POST /__sim/keys/rotate': {
+      const { retire_previous = false, publish = true } = await readJson(req);
+      return sendJson(res, 200, await org.rotateKeys({ retirePrevious: retire_previous, publish }));
+    }
+    case 'POST /__sim/tamper': {
+      const { claims = {}, sign_with: signWith = 'current' } = await readJson(req);
+      if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+        throw new HttpError(400, 'claims must be an object');
+      }
+      if (!SIGN_WITH.includes(signWith)) {
+        throw new HttpError(400, `sign_with must be one of ${SIGN_WITH.join(', ')}`);
+      }
+      org.armTamper({ claims, signWith });
+      return sendEmpty(res);
+    }
+    case 'GET /__sim/stats':
+      return sendJson(res, 200, org.stats);
+    case 'POST /__sim/stats/reset':
+      org.resetStats();
+      return sendEmpty(res);
+    default:
+      throw new HttpError(404, `no admin route ${route}`);
+  }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Local multi-org Okta simulator: one oidc-provider issuer per configured org.
+//   node end2end/simulator/main.mjs --config PATH [--exit-on-stdin-close]
+// stdout carries exactly one line, the ready JSON; all logging goes to stderr.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { Org } from './org.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    config: { type: 'string' },
+    'exit-on-stdin-close': { type: 'boolean', default: false },
+  },
+});
+if (!args.config) {
+  console.error('usage: main.mjs --config PATH [--exit-on-stdin-close]');
+  process.exit(2);
+}
+
+const config = JSON.parse(await readFile(args.config, 'utf8'));
+validate(config);
+
+const orgs = [];
+function shutdown(reason) {
+  console.error(`okta-simulator: ${reason}, shutting down`);
+  for (const org of orgs) org.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+if (args['exit-on-stdin-close']) {
+  // A parent that dies closes our stdin; don't outlive it.
+  process.stdin.on('close', () => shutdown('stdin closed'));
+  process.stdin.resume();
+}
+
+for (const orgConfig of config.orgs) {
+  const org = new Org(orgConfig);
+  await org.start(orgConfig.port ?? 0);
+  orgs.push(org);
+  console.error(`okta-simulator: ${org.slug} at ${org.issuer}`);
+}
+
+const ready = { ready: true, orgs: Object.fromEntries(orgs.map((org) => [org.slug, org.issuer])) };
+process.stdout.write(`${JSON.stringify(ready)}\n`);
+
+function validate({ orgs: list }) {
+  const fail = (msg) => {
+    console.error(`okta-simulator: invalid config: ${msg}`);
+    process.exit(2);
+  };
+  if (!Array.isArray(list) || list.length === 0) fail('"orgs" must be a non-empty array');
+  const slugs = new Set();
+  for (const org of list) {
+    if (typeof org.slug !== 'string' || !org.slug) fail('every org needs a "slug"');
+    if (slugs.has(org.slug)) fail(`duplicate slug ${org.slug}`);
+    slugs.add(org.slug);
+    if (!Array.isArray(org.users) || org.users.length === 0) fail(`${org.slug}: "users" must be non-empty`);
+    if (org.users.some((u) => typeof u.sub !== 'string')) fail(`${org.slug}: every user needs a "sub"`);
+    if (!Array.isArray(org.clients) || org.clients.length === 0) fail(`${org.slug}: "clients" must be non-empty`);
+  }
+}

@@ -1,0 +1,118 @@
+// One simulated Okta org: its own port, issuer, users, clients, keys and
+// Provider, plus the routes oidc-provider does not serve itself.
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createMemoryAdapter } from './adapter.mjs';
+import { handleAdmin } from './admin.mjs';
+import { sendError, sendJson } from './http.mjs';
+import { completeInteraction } from './interactions.mjs';
+import { generateSigningKey, tamperIdToken } from './keys.mjs';
+import { buildProvider, interactionPath, ROUTES } from './provider.mjs';
+
+const DISCOVERY = '/.well-known/openid-configuration';
+
+// Endpoint paths counted by /__sim/stats.
+const COUNTED = {
+  [DISCOVERY]: 'discovery',
+  [ROUTES.authorization]: 'authorize',
+  [ROUTES.token]: 'token',
+  [ROUTES.jwks]: 'keys',
+  [ROUTES.userinfo]: 'userinfo',
+  [ROUTES.end_session]: 'logout',
+};
+
+const zeroStats = () => Object.fromEntries(Object.values(COUNTED).map((name) => [name, 0]));
+
+export class Org {
+  /** Keys, newest (= signing) first: `{ kid, privateJwk, publicJwk, published }`. */
+  keys = [];
+  stats = zeroStats();
+  // Outlive Provider rebuilds so sessions and in-flight flows survive rotation.
+  Adapter = createMemoryAdapter();
+  cookieKeys = [randomBytes(32).toString('base64url')];
+  provider;
+  issuer;
+  #server;
+  #callback;
+  #tamper = null;
+
+  constructor({ slug, users, clients, jwks_max_age: jwksMaxAge = 300 }) {
+    this.slug = slug;
+    this.users = users;
+    this.clients = clients;
+    this.jwksMaxAge = jwksMaxAge;
+  }
+
+  /** Listens on 127.0.0.1:`port` (0 = any free port); the issuer follows the real port. */
+  async start(port) {
+    this.keys = [{ ...(await generateSigningKey()), published: true }];
+    this.#server = http.createServer((req, res) => {
+      this.#handle(req, res).catch((err) => sendError(res, err));
+    });
+    await new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', resolve);
+    });
+    this.issuer = `http://127.0.0.1:${this.#server.address().port}`;
+    this.#rebuildProvider();
+  }
+
+  close() {
+    this.#server.closeAllConnections();
+    this.#server.close();
+  }
+
+  /** The user a login_hint names (by email or preferred_username); no hint means the first user. */
+  userForHint(hint) {
+    if (hint === undefined) return this.users[0];
+    return this.users.find((u) => u.email === hint || u.preferred_username === hint);
+  }
+
+  async rotateKeys({ retirePrevious, publish }) {
+    const key = { ...(await generateSigningKey()), published: publish };
+    this.keys = [key, ...(retirePrevious ? [] : this.keys)];
+    this.#rebuildProvider();
+    return { kid: key.kid, published_kids: this.#publishedKeys().map((k) => k.kid) };
+  }
+
+  /** Arms a one-shot rewrite of the next successful token response's id_token. */
+  armTamper(fault) {
+    this.#tamper = fault;
+  }
+
+  resetStats() {
+    this.stats = zeroStats();
+  }
+
+  #rebuildProvider() {
+    this.provider = buildProvider(this, (body) => this.#applyTamper(body));
+    this.#callback = this.provider.callback();
+  }
+
+  async #applyTamper(tokenResponse) {
+    const fault = this.#tamper;
+    if (!fault) return tokenResponse;
+    this.#tamper = null;
+    return { ...tokenResponse, id_token: await tamperIdToken(tokenResponse.id_token, fault, this.keys[0]) };
+  }
+
+  #publishedKeys() {
+    return this.keys.filter((k) => k.published);
+  }
+
+  async #handle(req, res) {
+    const path = new URL(req.url, this.issuer).pathname;
+    const counter = COUNTED[path];
+    if (counter) this.stats[counter] += 1;
+
+    if (path.startsWith('/__sim/')) return handleAdmin(this, req, res, path);
+    if (path.startsWith(interactionPath(''))) return completeInteraction(this, req, res);
+    // Served here rather than by oidc-provider, which would publish every key it holds.
+    if (path === ROUTES.jwks && req.method === 'GET') {
+      return sendJson(res, 200, { keys: this.#publishedKeys().map((k) => k.publicJwk) }, {
+        'cache-control': `max-age=${this.jwksMaxAge}`,
+      });
+    }
+    return this.#callback(req, res);
+  }
+}

@@ -1,0 +1,116 @@
+//! The operator CLI: `orgpass serve` and the registry commands. Exit codes: 0 done,
+//! 2 bad input (with what to fix), 1 anything else.
+
+mod instance;
+mod tenant;
+
+use std::process::ExitCode;
+
+use app::backend::tenants::RegistryError;
+use clap::{Parser, Subcommand};
+use leptos::config::get_configuration;
+
+use crate::config::{ServeArgs, StorageArgs};
+use crate::startup::{Application, StartupError, open_database};
+
+#[derive(Debug, Parser)]
+#[command(name = "orgpass", version, about = "Sign in with Okta for every customer org at once")]
+pub struct Cli {
+    #[command(flatten)]
+    storage: StorageArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server.
+    Serve(ServeArgs),
+    /// Manage customer organizations.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Manage instances of the integration (one set of Okta credentials each).
+    #[command(subcommand)]
+    Instance(instance::InstanceCommand),
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The operator can fix it (exit 2).
+    #[error("{0}")]
+    BadInput(String),
+    /// Something else went wrong (exit 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<RegistryError> for CliError {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::Database(source) => Self::Failed(format!("database error: {source}")),
+            other => Self::BadInput(other.to_string()),
+        }
+    }
+}
+
+impl From<StartupError> for CliError {
+    fn from(error: StartupError) -> Self {
+        match error {
+            StartupError::Config(_) | StartupError::Listen { .. } => Self::BadInput(error.to_string()),
+            StartupError::Database { .. } => Self::Failed(error.to_string()),
+        }
+    }
+}
+
+impl Cli {
+    pub async fn run(self) -> ExitCode {
+        match self.dispatch().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(CliError::BadInput(message)) => {
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
+            Err(CliError::Failed(message)) => {
+                eprintln!("error: {message}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    async fn dispatch(self) -> Result<(), CliError> {
+        match self.command {
+            Command::Serve(serve) => run_server(&self.storage, &serve).await,
+            Command::Tenant(command) => {
+                let db = open_database(&self.storage).await?;
+                command.run(&db).await
+            }
+            Command::Instance(command) => {
+                let db = open_database(&self.storage).await?;
+                command.run(&db).await
+            }
+        }
+    }
+}
+
+async fn run_server(storage: &StorageArgs, serve: &ServeArgs) -> Result<(), CliError> {
+    let leptos = get_configuration(None)
+        .map_err(|e| CliError::BadInput(format!("Leptos configuration: {e}")))?
+        .leptos_options;
+    let app = Application::build(storage, serve, leptos).await?;
+    let addr = app.local_addr().map_err(|e| CliError::Failed(e.to_string()))?;
+    tracing::info!(%addr, public_url = %app.settings().public_origin(), "orgpass is listening");
+    app.run_until_stopped().await.map_err(|e| CliError::Failed(e.to_string()))
+}
+
+/// Prints `value` as pretty JSON, or `text` for people.
+fn print(json: bool, value: &impl serde::Serialize, text: impl FnOnce() -> String) -> Result<(), CliError> {
+    if json {
+        let rendered = serde_json::to_string_pretty(value)
+            .map_err(|e| CliError::Failed(format!("cannot render JSON: {e}")))?;
+        println!("{rendered}");
+    } else {
+        println!("{}", text());
+    }
+    Ok(())
+}

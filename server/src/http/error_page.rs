@@ -1,0 +1,67 @@
+//! The page a browser sees when a sign-in fails: a short reason and a way to try again.
+//! The full reason is logged by the middleware, never shown.
+
+use std::sync::Arc;
+
+use app::backend::sso::SsoError;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::middleware::LoggedError;
+
+pub struct SignInFailed(pub SsoError);
+
+impl From<SsoError> for SignInFailed {
+    fn from(error: SsoError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for SignInFailed {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let page = render(&self.0.user_message());
+        let mut response = (status, Html(page)).into_response();
+        response
+            .headers_mut()
+            .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.extensions_mut().insert(LoggedError(Arc::new(self.0)));
+        response
+    }
+}
+
+fn render(reason: &str) -> String {
+    let reason = escape(reason);
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-in failed · Orgpass</title>
+<link rel="stylesheet" href="/pkg/orgpass.css">
+</head>
+<body>
+<header class="topbar"><a class="brand" href="/">Orgpass</a></header>
+<main class="page">
+<section class="card">
+<h1>Sign-in failed</h1>
+<p class="notice error" role="alert" data-testid="sign-in-error">{reason}</p>
+<p><a class="button" href="/">Try again</a></p>
+</section>
+</main>
+</body>
+</html>"#
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}

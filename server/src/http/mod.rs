@@ -1,0 +1,19 @@
+//! HTTP endpoints outside the SPA. Handlers are thin: read the request, call `app::backend`,
+//! map the outcome to a response.
+
+mod error_page;
+pub mod middleware;
+mod session;
+mod sso;
+
+use app::backend::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sso/{instance}/login", get(sso::login))
+        .route("/sso/{instance}/callback", get(sso::callback))
+        .route("/api/session", get(session::current))
+        .route("/logout", post(session::logout))
+}
