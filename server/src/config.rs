@@ -30,8 +30,9 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 
     /// The URL browsers use to reach this server; instance URLs are built from it.
-    #[arg(long, env = "ORGPASS_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
-    pub public_url: String,
+    /// Defaults to `http://` plus the listening address (fine for local development only).
+    #[arg(long, env = "ORGPASS_PUBLIC_URL")]
+    pub public_url: Option<String>,
 
     /// Development only: cookies without `Secure`, so they work on http://127.0.0.1.
     /// Refused unless the public URL is a loopback address.
@@ -56,9 +57,11 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    pub fn settings(&self) -> Result<Settings, InvalidValue> {
+    /// `bound` is the address actually listened on (it differs from `listen` for port 0).
+    pub fn settings(&self, bound: SocketAddr) -> Result<Settings, InvalidValue> {
+        let public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
         Settings::new(
-            &self.public_url,
+            &public_url,
             self.insecure_dev_cookies,
             self.issuer_policy(),
             Duration::from_secs(self.session_ttl_secs),

@@ -39,7 +39,13 @@ impl Application {
         serve: &ServeArgs,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
-        let settings = serve.settings().map_err(|e| StartupError::Config(e.0))?;
+        let listener = TcpListener::bind(serve.listen)
+            .await
+            .map_err(|source| StartupError::Listen { addr: serve.listen, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen { addr: serve.listen, source })?;
+        let settings = serve.settings(bound).map_err(|e| StartupError::Config(e.0))?;
         let db = open_database(storage).await?;
         let providers = ProviderDirectory::new(Duration::from_secs(serve.idp_timeout_secs))
             .map_err(|e| StartupError::Config(format!("HTTP client: {e}")))?;
@@ -49,9 +55,6 @@ impl Application {
             settings: Arc::new(settings),
             providers: Arc::new(providers),
         };
-        let listener = TcpListener::bind(serve.listen)
-            .await
-            .map_err(|source| StartupError::Listen { addr: serve.listen, source })?;
         Ok(Self { listener, router: router(state.clone()), state })
     }
 
