@@ -42,7 +42,7 @@ fn FindOrg() -> impl IntoView {
         <section class="card">
             <h1>"Sign in"</h1>
             <p class="muted">"Sign in with your organization's Okta account."</p>
-            <form class="stack" on:submit=on_submit>
+            <form class="stack" method="get" action="/o" on:submit=on_submit>
                 <label for="org-slug">"Organization"</label>
                 <input
                     id="org-slug"

@@ -2,6 +2,7 @@
 //! map the outcome to a response.
 
 mod error_page;
+mod find_org;
 pub mod middleware;
 mod session;
 mod sso;
@@ -12,6 +13,7 @@ use axum::routing::{get, post};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/o", get(find_org::find_org))
         .route("/sso/{instance}/login", get(sso::login))
         .route("/sso/{instance}/callback", get(sso::callback))
         .route("/api/session", get(session::current))

@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Host builds share cargo-leptos's cache only with the same cfg (see README, Toolchain).
+export RUSTFLAGS := --cfg erase_components
+# npm's binaryen provides the wasm-opt that cargo-leptos runs; Debian's is too old.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(PATH)
+
+.PHONY: help run test tools build lint unit e2e release
+
+help:
+	@echo "make run    build, start the Okta simulator and Orgpass on SQLite, print the URL"
+	@echo "make test   format, lint, unit, integration and browser tests"
+
+tools:
+	@bash .ci/install-tools.sh
+
+build: tools
+	cargo leptos build
+
+run: build
+	node end2end/stack.mjs --config end2end/simulator/demo.json --listen 127.0.0.1:3000 --data-dir data
+
+lint: tools
+	cargo fmt --all --check
+	cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit: tools
+	cargo test -p app --features ssr
+	cargo test -p server
+	cd end2end && node --test simulator/
+
+e2e: build
+	cd end2end && npx playwright test
+
+test: lint unit e2e
+	@echo "all tests passed"
+
+release: tools
+	cargo leptos build --release

@@ -1,0 +1,8 @@
+//! End-to-end tests of the HTTP API against a real Okta simulator (node, oidc-provider).
+//! Each test gets its own server on 127.0.0.1:0, its own SQLite directory and its own simulator.
+
+mod cookies;
+mod helpers;
+mod rejections;
+mod secrets;
+mod sign_in;
