@@ -59,7 +59,10 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// `bound` is the address actually listened on (it differs from `listen` for port 0).
     pub fn settings(&self, bound: SocketAddr) -> Result<Settings, InvalidValue> {
-        let public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
         Settings::new(
             &public_url,
             self.insecure_dev_cookies,

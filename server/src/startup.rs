@@ -23,7 +23,10 @@ pub enum StartupError {
     #[error("cannot open the database at {path}: {source}")]
     Database { path: String, source: sqlx::Error },
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A server bound to its port, not yet serving.
@@ -39,13 +42,22 @@ impl Application {
         serve: &ServeArgs,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(serve.listen)
-            .await
-            .map_err(|source| StartupError::Listen { addr: serve.listen, source })?;
+        let listener =
+            TcpListener::bind(serve.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: serve.listen,
+                    source,
+                })?;
         let bound = listener
             .local_addr()
-            .map_err(|source| StartupError::Listen { addr: serve.listen, source })?;
-        let settings = serve.settings(bound).map_err(|e| StartupError::Config(e.0))?;
+            .map_err(|source| StartupError::Listen {
+                addr: serve.listen,
+                source,
+            })?;
+        let settings = serve
+            .settings(bound)
+            .map_err(|e| StartupError::Config(e.0))?;
         let db = open_database(storage).await?;
         let providers = ProviderDirectory::new(Duration::from_secs(serve.idp_timeout_secs))
             .map_err(|e| StartupError::Config(format!("HTTP client: {e}")))?;
@@ -55,7 +67,11 @@ impl Application {
             settings: Arc::new(settings),
             providers: Arc::new(providers),
         };
-        Ok(Self { listener, router: router(state.clone()), state })
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -78,11 +94,17 @@ pub async fn open_database(storage: &StorageArgs) -> Result<db::Db, StartupError
     let path = storage.sqlite_path();
     let display = path.display().to_string();
     if let Err(source) = std::fs::create_dir_all(&storage.data_dir) {
-        return Err(StartupError::Database { path: display, source: sqlx::Error::Io(source) });
+        return Err(StartupError::Database {
+            path: display,
+            source: sqlx::Error::Io(source),
+        });
     }
     db::open_sqlite(&path)
         .await
-        .map_err(|source| StartupError::Database { path: display, source })
+        .map_err(|source| StartupError::Database {
+            path: display,
+            source,
+        })
 }
 
 /// Every route: the SSO endpoints, the session API, server functions and the SPA's pages.

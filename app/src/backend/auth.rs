@@ -45,7 +45,10 @@ pub struct CurrentUser(pub SessionView);
 pub struct MaybeUser(pub Option<SessionView>);
 
 /// The user behind the request's session cookie; shared by the extractors and server functions.
-pub async fn maybe_user(parts: &mut Parts, app: &AppState) -> Result<Option<SessionView>, AuthError> {
+pub async fn maybe_user(
+    parts: &mut Parts,
+    app: &AppState,
+) -> Result<Option<SessionView>, AuthError> {
     let jar = CookieJar::from_headers(&parts.headers);
     let Some(cookie) = jar.get(cookies::session_name(&app.settings)) else {
         return Ok(None);
@@ -65,7 +68,9 @@ where
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        maybe_user(parts, &AppState::from_ref(state)).await.map(Self)
+        maybe_user(parts, &AppState::from_ref(state))
+            .await
+            .map(Self)
     }
 }
 

@@ -9,15 +9,28 @@ use super::settings::Settings;
 
 /// Names the signed-in session.
 pub fn session_name(settings: &Settings) -> &'static str {
-    if settings.secure_cookies() { "__Host-orgpass_session" } else { "orgpass_session" }
+    if settings.secure_cookies() {
+        "__Host-orgpass_session"
+    } else {
+        "orgpass_session"
+    }
 }
 
 /// Binds login flows to the browser that started them (RFC 9700 §4.7).
 pub fn flow_binding_name(settings: &Settings) -> &'static str {
-    if settings.secure_cookies() { "__Host-orgpass_flow" } else { "orgpass_flow" }
+    if settings.secure_cookies() {
+        "__Host-orgpass_flow"
+    } else {
+        "orgpass_flow"
+    }
 }
 
-fn build(settings: &Settings, name: &'static str, value: String, max_age: Duration) -> Cookie<'static> {
+fn build(
+    settings: &Settings,
+    name: &'static str,
+    value: String,
+    max_age: Duration,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .http_only(true)
@@ -32,13 +45,28 @@ fn seconds(duration: std::time::Duration) -> Duration {
 }
 
 pub fn session(settings: &Settings, token: &str) -> Cookie<'static> {
-    build(settings, session_name(settings), token.to_owned(), seconds(settings.session_ttl))
+    build(
+        settings,
+        session_name(settings),
+        token.to_owned(),
+        seconds(settings.session_ttl),
+    )
 }
 
 pub fn session_removal(settings: &Settings) -> Cookie<'static> {
-    build(settings, session_name(settings), String::new(), Duration::ZERO)
+    build(
+        settings,
+        session_name(settings),
+        String::new(),
+        Duration::ZERO,
+    )
 }
 
 pub fn flow_binding(settings: &Settings, value: &str) -> Cookie<'static> {
-    build(settings, flow_binding_name(settings), value.to_owned(), seconds(settings.flow_ttl))
+    build(
+        settings,
+        flow_binding_name(settings),
+        value.to_owned(),
+        seconds(settings.flow_ttl),
+    )
 }

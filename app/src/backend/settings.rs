@@ -86,7 +86,12 @@ mod tests {
     use super::*;
 
     fn settings(url: &str, insecure: bool) -> Result<Settings, InvalidValue> {
-        Settings::new(url, insecure, IssuerPolicy::default(), Duration::from_secs(60))
+        Settings::new(
+            url,
+            insecure,
+            IssuerPolicy::default(),
+            Duration::from_secs(60),
+        )
     }
 
     #[test]
@@ -100,6 +105,9 @@ mod tests {
     fn instance_urls_are_built_from_the_public_origin() {
         let s = settings("https://orgpass.example.com/", false).unwrap();
         let id = InstanceId::parse("acme-okta").unwrap();
-        assert_eq!(s.callback_url(&id), "https://orgpass.example.com/sso/acme-okta/callback");
+        assert_eq!(
+            s.callback_url(&id),
+            "https://orgpass.example.com/sso/acme-okta/callback"
+        );
     }
 }

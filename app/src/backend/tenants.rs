@@ -72,8 +72,7 @@ pub struct NewInstance {
 
 fn display_text(what: &str, raw: &str) -> Result<String, InvalidValue> {
     let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 80 || trimmed.chars().any(char::is_control)
-    {
+    if trimmed.is_empty() || trimmed.chars().count() > 80 || trimmed.chars().any(char::is_control) {
         return Err(InvalidValue(format!(
             "the {what} must be 1 to 80 printable characters"
         )));
@@ -217,7 +216,10 @@ pub async fn list_instances(
     .bind(tenant.map(TenantSlug::as_str))
     .fetch_all(db)
     .await?;
-    Ok(rows.iter().map(instance_from_row).collect::<Result<_, _>>()?)
+    Ok(rows
+        .iter()
+        .map(instance_from_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// The credentials of an enabled instance; `None` if it does not exist or is disabled.

@@ -71,12 +71,17 @@ mod tests {
 
     #[test]
     fn readable_ids_are_accepted() {
-        assert_eq!(InstanceId::parse("acme-okta").unwrap().as_str(), "acme-okta");
+        assert_eq!(
+            InstanceId::parse("acme-okta").unwrap().as_str(),
+            "acme-okta"
+        );
     }
 
     #[test]
     fn ids_that_could_break_a_url_path_are_refused() {
-        for bad in ["", "ab", "a/b/c", "../x", "ACME", "a b c", "-abc", "abc-", "a%2fb"] {
+        for bad in [
+            "", "ab", "a/b/c", "../x", "ACME", "a b c", "-abc", "abc-", "a%2fb",
+        ] {
             assert!(InstanceId::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

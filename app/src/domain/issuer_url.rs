@@ -15,7 +15,12 @@ pub struct IssuerPolicy {
     pub allow_loopback_http: bool,
 }
 
-const OKTA_DOMAINS: [&str; 4] = ["okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com"];
+const OKTA_DOMAINS: [&str; 4] = [
+    "okta.com",
+    "oktapreview.com",
+    "okta-emea.com",
+    "okta-gov.com",
+];
 
 impl IssuerPolicy {
     fn host_is_allowed(&self, host: &Host<&str>) -> bool {
@@ -132,13 +137,19 @@ mod tests {
             "acme.okta.com",
             "not a url",
         ] {
-            assert!(IssuerUrl::parse(bad, &strict()).is_err(), "{bad:?} should be refused");
+            assert!(
+                IssuerUrl::parse(bad, &strict()).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 
     #[test]
     fn loopback_http_is_accepted_only_in_dev_mode() {
-        let dev = IssuerPolicy { allow_loopback_http: true, ..strict() };
+        let dev = IssuerPolicy {
+            allow_loopback_http: true,
+            ..strict()
+        };
         assert!(IssuerUrl::parse("http://127.0.0.1:4011", &dev).is_ok());
         assert!(IssuerUrl::parse("http://[::1]:4011", &dev).is_ok());
         assert!(IssuerUrl::parse("http://10.0.0.1:4011", &dev).is_err());

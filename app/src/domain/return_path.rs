@@ -21,18 +21,20 @@ impl ReturnPath {
 
     fn is_local_path(raw: &str) -> bool {
         raw.len() <= Self::MAX_LEN
+            && !raw.chars().any(char::is_whitespace)
             && Self::is_plain_absolute_path(raw)
             && Self::is_plain_absolute_path(&percent_decode(raw))
     }
 
     /// One leading slash, then no second slash or backslash (`//evil`, `/\evil` are
-    /// protocol-relative to browsers), and no control or space characters (`/%09/evil`).
+    /// protocol-relative to browsers), no backslash at all, and no control characters, which
+    /// URL parsers strip (`/%09/evil` becomes `//evil`).
     fn is_plain_absolute_path(path: &str) -> bool {
         let mut chars = path.chars();
         chars.next() == Some('/')
             && !matches!(chars.next(), Some('/' | '\\'))
             && !path.contains('\\')
-            && !path.chars().any(|c| c.is_control() || c.is_whitespace())
+            && !path.chars().any(char::is_control)
     }
 
     pub fn as_str(&self) -> &str {
@@ -127,7 +129,11 @@ mod tests {
             "settings",
             "",
         ] {
-            assert_eq!(ReturnPath::parse_or_default(Some(evil)).as_str(), "/", "{evil:?}");
+            assert_eq!(
+                ReturnPath::parse_or_default(Some(evil)).as_str(),
+                "/",
+                "{evil:?}"
+            );
         }
     }
 

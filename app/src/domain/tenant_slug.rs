@@ -64,7 +64,17 @@ mod tests {
 
     #[test]
     fn spaces_uppercase_and_edge_hyphens_are_refused() {
-        for bad in ["", "a", "Acme", "ac me", "-acme", "acme-", "acme_co", "ac/me", &"a".repeat(41)] {
+        for bad in [
+            "",
+            "a",
+            "Acme",
+            "ac me",
+            "-acme",
+            "acme-",
+            "acme_co",
+            "ac/me",
+            &"a".repeat(41),
+        ] {
             assert!(TenantSlug::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

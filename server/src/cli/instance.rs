@@ -61,17 +61,31 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct UrlArgs {
     /// The URL browsers use to reach Orgpass; the Okta URLs are built from it.
-    #[arg(long, env = "ORGPASS_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    #[arg(
+        long,
+        env = "ORGPASS_PUBLIC_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
     public_url: String,
 }
 
 impl UrlArgs {
     fn settings(&self) -> Result<Settings, CliError> {
-        Settings::new(&self.public_url, false, Default::default(), Default::default())
-            .or_else(|_| {
-                Settings::new(&self.public_url, true, Default::default(), Default::default())
-            })
-            .map_err(|e| CliError::BadInput(e.0))
+        Settings::new(
+            &self.public_url,
+            false,
+            Default::default(),
+            Default::default(),
+        )
+        .or_else(|_| {
+            Settings::new(
+                &self.public_url,
+                true,
+                Default::default(),
+                Default::default(),
+            )
+        })
+        .map_err(|e| CliError::BadInput(e.0))
     }
 }
 
@@ -108,9 +122,9 @@ fn read_secret(from_env: Option<String>) -> Result<ClientSecret, CliError> {
         Some(secret) => secret,
         None => {
             let mut buffer = String::new();
-            std::io::stdin()
-                .read_to_string(&mut buffer)
-                .map_err(|e| CliError::BadInput(format!("cannot read the secret from stdin: {e}")))?;
+            std::io::stdin().read_to_string(&mut buffer).map_err(|e| {
+                CliError::BadInput(format!("cannot read the secret from stdin: {e}"))
+            })?;
             buffer
         }
     };
@@ -127,10 +141,16 @@ impl InstanceCommand {
         match self {
             Self::Add(args) => {
                 let settings = args.urls.settings()?;
-                let policy = config::issuer_policy(&args.allowed_issuer_hosts, args.dev_loopback_issuers);
+                let policy =
+                    config::issuer_policy(&args.allowed_issuer_hosts, args.dev_loopback_issuers);
                 let bad = |e: app::domain::InvalidValue| CliError::BadInput(e.0);
                 let new = NewInstance {
-                    id: args.id.as_deref().map(InstanceId::parse).transpose().map_err(bad)?,
+                    id: args
+                        .id
+                        .as_deref()
+                        .map(InstanceId::parse)
+                        .transpose()
+                        .map_err(bad)?,
                     tenant: TenantSlug::parse(&args.tenant).map_err(bad)?,
                     label: args.label,
                     issuer: IssuerUrl::parse(&args.issuer, &policy).map_err(bad)?,
@@ -138,7 +158,9 @@ impl InstanceCommand {
                     client_secret: read_secret(args.client_secret)?,
                 };
                 let report = InstanceReport::new(tenants::add_instance(db, new).await?, &settings);
-                print(args.json, &report, || format!("added instance\n{}", report.line()))
+                print(args.json, &report, || {
+                    format!("added instance\n{}", report.line())
+                })
             }
             Self::List { tenant, urls, json } => {
                 let settings = urls.settings()?;
@@ -153,7 +175,11 @@ impl InstanceCommand {
                     .map(|instance| InstanceReport::new(instance, &settings))
                     .collect();
                 print(json, &reports, || {
-                    reports.iter().map(InstanceReport::line).collect::<Vec<_>>().join("\n")
+                    reports
+                        .iter()
+                        .map(InstanceReport::line)
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 })
             }
         }

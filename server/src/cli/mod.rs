@@ -14,7 +14,11 @@ use crate::config::{ServeArgs, StorageArgs};
 use crate::startup::{Application, StartupError, open_database};
 
 #[derive(Debug, Parser)]
-#[command(name = "orgpass", version, about = "Sign in with Okta for every customer org at once")]
+#[command(
+    name = "orgpass",
+    version,
+    about = "Sign in with Okta for every customer org at once"
+)]
 pub struct Cli {
     #[command(flatten)]
     storage: StorageArgs,
@@ -57,7 +61,9 @@ impl From<RegistryError> for CliError {
 impl From<StartupError> for CliError {
     fn from(error: StartupError) -> Self {
         match error {
-            StartupError::Config(_) | StartupError::Listen { .. } => Self::BadInput(error.to_string()),
+            StartupError::Config(_) | StartupError::Listen { .. } => {
+                Self::BadInput(error.to_string())
+            }
             StartupError::Database { .. } => Self::Failed(error.to_string()),
         }
     }
@@ -98,13 +104,21 @@ async fn run_server(storage: &StorageArgs, serve: &ServeArgs) -> Result<(), CliE
         .map_err(|e| CliError::BadInput(format!("Leptos configuration: {e}")))?
         .leptos_options;
     let app = Application::build(storage, serve, leptos).await?;
-    let addr = app.local_addr().map_err(|e| CliError::Failed(e.to_string()))?;
+    let addr = app
+        .local_addr()
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     tracing::info!(%addr, public_url = %app.settings().public_origin(), "orgpass is listening");
-    app.run_until_stopped().await.map_err(|e| CliError::Failed(e.to_string()))
+    app.run_until_stopped()
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))
 }
 
 /// Prints `value` as pretty JSON, or `text` for people.
-fn print(json: bool, value: &impl serde::Serialize, text: impl FnOnce() -> String) -> Result<(), CliError> {
+fn print(
+    json: bool,
+    value: &impl serde::Serialize,
+    text: impl FnOnce() -> String,
+) -> Result<(), CliError> {
     if json {
         let rendered = serde_json::to_string_pretty(value)
             .map_err(|e| CliError::Failed(format!("cannot render JSON: {e}")))?;

@@ -30,7 +30,12 @@ impl TenantCommand {
             Self::Add { slug, name, json } => {
                 let slug = TenantSlug::parse(&slug).map_err(|e| CliError::BadInput(e.0))?;
                 let tenant = tenants::add_tenant(db, slug, &name).await?;
-                print(json, &tenant, || format!("added organization {} ({})", tenant.slug, tenant.display_name))
+                print(json, &tenant, || {
+                    format!(
+                        "added organization {} ({})",
+                        tenant.slug, tenant.display_name
+                    )
+                })
             }
             Self::List { json } => {
                 let all = tenants::list_tenants(db).await?;

@@ -22,13 +22,16 @@ impl IntoResponse for SignInFailed {
         let status = self.0.status();
         let page = render(&self.0.user_message());
         let mut response = (status, Html(page)).into_response();
-        response
-            .headers_mut()
-            .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        response.headers_mut().insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response.extensions_mut().insert(LoggedError(Arc::new(self.0)));
+        response
+            .extensions_mut()
+            .insert(LoggedError(Arc::new(self.0)));
         response
     }
 }

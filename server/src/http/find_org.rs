@@ -10,7 +10,11 @@ pub struct FindOrgQuery {
 
 /// `GET /o?slug=acme` → 303 to `/o/acme`: the start page's form before the SPA has hydrated.
 pub async fn find_org(Query(query): Query<FindOrgQuery>) -> Redirect {
-    match query.slug.as_deref().map(|slug| TenantSlug::parse(slug.trim())) {
+    match query
+        .slug
+        .as_deref()
+        .map(|slug| TenantSlug::parse(slug.trim()))
+    {
         Some(Ok(slug)) => Redirect::to(&format!("/o/{slug}")),
         _ => Redirect::to("/"),
     }

@@ -1,8 +1,8 @@
 use app::backend::AppState;
 use app::backend::cookies;
+use app::backend::sso::SsoError;
 use app::backend::sso::callback::{self, CallbackParams};
 use app::backend::sso::login::{self, LoginRequest};
-use app::backend::sso::SsoError;
 use app::domain::{InstanceId, ReturnPath};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
@@ -49,13 +49,16 @@ pub async fn callback(
     jar: CookieJar,
 ) -> Result<Response, SignInFailed> {
     let instance = InstanceId::parse(&instance).map_err(|_| SsoError::UnknownInstance)?;
-    let binding = jar.get(cookies::flow_binding_name(&app.settings)).map(|c| c.value().to_owned());
+    let binding = jar
+        .get(cookies::flow_binding_name(&app.settings))
+        .map(|c| c.value().to_owned());
     let signed_in = callback::finish(&app, &instance, params, binding.as_deref()).await?;
     let jar = jar.add(cookies::session(&app.settings, signed_in.session.expose()));
     let mut response = (jar, Redirect::to(signed_in.return_to.as_str())).into_response();
     // The callback URL carried the code: do not leak it to the next page (RFC 9700 §4.2.4).
-    response
-        .headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     Ok(response)
 }

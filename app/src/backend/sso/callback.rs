@@ -10,13 +10,13 @@ use openidconnect::{
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::SsoError;
 use super::flows::{self, PendingFlow};
 use super::providers::{self, OidcClient};
-use super::SsoError;
+use crate::backend::AppState;
 use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
 use crate::backend::tenants;
 use crate::backend::tokens::digest;
-use crate::backend::AppState;
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
 
 /// How far in the future an `iat` may be, for clock skew between Okta and us.
@@ -45,8 +45,14 @@ pub async fn finish(
     params: CallbackParams,
     browser_binding: Option<&str>,
 ) -> Result<SignedIn, SsoError> {
-    let state = params.state.as_deref().filter(|s| !s.is_empty()).ok_or(SsoError::UnknownFlow)?;
-    let flow = flows::take(&app.db, state).await?.ok_or(SsoError::UnknownFlow)?;
+    let state = params
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(SsoError::UnknownFlow)?;
+    let flow = flows::take(&app.db, state)
+        .await?
+        .ok_or(SsoError::UnknownFlow)?;
     let same_browser = browser_binding
         .is_some_and(|b| bool::from(digest(b).as_bytes().ct_eq(flow.browser_hash.as_bytes())));
     if !same_browser || flow.instance != *instance {
@@ -54,7 +60,9 @@ pub async fn finish(
     }
 
     let metadata = app.providers.metadata(&flow.issuer).await?;
-    let iss_required = metadata.additional_metadata().authorization_response_iss_parameter_supported;
+    let iss_required = metadata
+        .additional_metadata()
+        .authorization_response_iss_parameter_supported;
     check_response_issuer(params.iss.as_deref(), &flow.issuer, iss_required)?;
     if let Some(code) = params.error {
         return Err(SsoError::ProviderDenied {
@@ -62,13 +70,18 @@ pub async fn finish(
             description: params.error_description.unwrap_or_default(),
         });
     }
-    let code = params.code.filter(|c| !c.is_empty()).ok_or(SsoError::MissingCode)?;
+    let code = params
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or(SsoError::MissingCode)?;
 
     let credentials = tenants::enabled_credentials(&app.db, instance)
         .await?
         .ok_or(SsoError::UnknownInstance)?;
     if credentials.instance.issuer != flow.issuer {
-        return Err(SsoError::IssuerMismatch("the instance's issuer changed during sign-in".into()));
+        return Err(SsoError::IssuerMismatch(
+            "the instance's issuer changed during sign-in".into(),
+        ));
     }
     let callback_url = app.settings.callback_url(instance);
     let client = providers::client(&metadata, &credentials, callback_url.clone())?;
@@ -89,7 +102,10 @@ pub async fn finish(
     let identity = verified.map_err(Rejection::into_error)?;
 
     let session = sessions::sign_in(&app.db, &identity, app.settings.session_ttl).await?;
-    Ok(SignedIn { session, return_to: flow.return_to })
+    Ok(SignedIn {
+        session,
+        return_to: flow.return_to,
+    })
 }
 
 /// RFC 9207: an `iss` that is present must be the flow's issuer; it must be present when the
@@ -101,7 +117,9 @@ fn check_response_issuer(
 ) -> Result<(), SsoError> {
     match iss {
         Some(iss) if iss.trim_end_matches('/') == expected.as_str() => Ok(()),
-        Some(iss) => Err(SsoError::IssuerMismatch(format!("'{iss}' is not '{expected}'"))),
+        Some(iss) => Err(SsoError::IssuerMismatch(format!(
+            "'{iss}' is not '{expected}'"
+        ))),
         None if required => Err(SsoError::IssuerMismatch("missing iss parameter".into())),
         None => Ok(()),
     }
@@ -173,15 +191,20 @@ fn verify_id_token(
             }
         });
     let nonce = Nonce::new(flow.nonce.clone());
-    let claims: &CoreIdTokenClaims = id_token.claims(&verifier, &nonce).map_err(|error| match error {
-        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
-            Rejection::UnknownKey
-        }
-        other => invalid(other.to_string()),
-    })?;
+    let claims: &CoreIdTokenClaims =
+        id_token
+            .claims(&verifier, &nonce)
+            .map_err(|error| match error {
+                ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                ) => Rejection::UnknownKey,
+                other => invalid(other.to_string()),
+            })?;
     if let Some(expected) = claims.access_token_hash() {
         let alg = id_token.signing_alg().map_err(|e| invalid(e.to_string()))?;
-        let key = id_token.signing_key(&verifier).map_err(|e| invalid(e.to_string()))?;
+        let key = id_token
+            .signing_key(&verifier)
+            .map_err(|e| invalid(e.to_string()))?;
         let actual = AccessTokenHash::from_token(access_token, alg, key)
             .map_err(|e| invalid(e.to_string()))?;
         if actual != *expected {
@@ -192,7 +215,10 @@ fn verify_id_token(
         instance: flow.instance.clone(),
         issuer: flow.issuer.clone(),
         sub: claims.subject().to_string(),
-        name: claims.name().and_then(|name| name.get(None)).map(|name| name.to_string()),
+        name: claims
+            .name()
+            .and_then(|name| name.get(None))
+            .map(|name| name.to_string()),
         email: claims.email().map(|email| email.to_string()),
     })
 }

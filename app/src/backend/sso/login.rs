@@ -5,10 +5,10 @@ use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
 
 use super::flows::{self, PendingFlow};
 use super::{SsoError, providers};
+use crate::backend::AppState;
 use crate::backend::db::now;
 use crate::backend::tenants;
 use crate::backend::tokens::digest;
-use crate::backend::AppState;
 use crate::domain::{InstanceId, ReturnPath};
 
 pub struct LoginRequest {

@@ -67,15 +67,31 @@ impl SsoError {
     /// A short reason that is safe to show: no token contents, no internals.
     pub fn user_message(&self) -> String {
         match self {
-            Self::UnknownInstance => "This sign-in link does not match any active organization.".into(),
+            Self::UnknownInstance => {
+                "This sign-in link does not match any active organization.".into()
+            }
             Self::UnknownFlow => "This sign-in attempt has expired or was already used.".into(),
-            Self::FlowMismatch => "This sign-in was started in a different browser or for a different organization.".into(),
-            Self::ProviderDenied { code, .. } => format!("Okta did not sign you in ({}).", printable_code(code)),
-            Self::IssuerMismatch(_) => "The sign-in response came from an unexpected identity provider.".into(),
-            Self::MissingCode | Self::CodeRejected(_) => "Okta's answer could not be used to sign you in.".into(),
+            Self::FlowMismatch => {
+                "This sign-in was started in a different browser or for a different organization."
+                    .into()
+            }
+            Self::ProviderDenied { code, .. } => {
+                format!("Okta did not sign you in ({}).", printable_code(code))
+            }
+            Self::IssuerMismatch(_) => {
+                "The sign-in response came from an unexpected identity provider.".into()
+            }
+            Self::MissingCode | Self::CodeRejected(_) => {
+                "Okta's answer could not be used to sign you in.".into()
+            }
             Self::InvalidIdToken(_) => "Okta's identity token could not be verified.".into(),
-            Self::ProviderUnavailable(_) => "Your organization's Okta could not be reached. Please try again in a moment.".into(),
-            Self::Database(_) | Self::Registry(_) => "Something went wrong on our side. Please try again.".into(),
+            Self::ProviderUnavailable(_) => {
+                "Your organization's Okta could not be reached. Please try again in a moment."
+                    .into()
+            }
+            Self::Database(_) | Self::Registry(_) => {
+                "Something went wrong on our side. Please try again.".into()
+            }
         }
     }
 }

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
     AdditionalProviderMetadata, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
@@ -79,7 +79,10 @@ impl ProviderDirectory {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .build()?;
-        Ok(Self { http, cache: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            http,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     pub(super) fn http(&self) -> &reqwest::Client {
@@ -97,7 +100,11 @@ impl ProviderDirectory {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.insert(
             issuer.as_str().to_owned(),
-            Cached { metadata, fetched_at, keys_fetched_at: Instant::now() },
+            Cached {
+                metadata,
+                fetched_at,
+                keys_fetched_at: Instant::now(),
+            },
         );
     }
 
@@ -105,10 +112,10 @@ impl ProviderDirectory {
     /// IdP outage does not end sign-ins that could still be verified.
     pub(super) async fn metadata(&self, issuer: &IssuerUrl) -> Result<Arc<Metadata>, SsoError> {
         let cached = self.cached(issuer);
-        if let Some((metadata, fetched_at, _)) = &cached {
-            if fetched_at.elapsed() < METADATA_TTL {
-                return Ok(Arc::clone(metadata));
-            }
+        if let Some((metadata, fetched_at, _)) = &cached
+            && fetched_at.elapsed() < METADATA_TTL
+        {
+            return Ok(Arc::clone(metadata));
         }
         let issuer_url = openidconnect::IssuerUrl::new(issuer.as_str().to_owned())
             .map_err(|e| SsoError::ProviderUnavailable(format!("issuer URL: {e}")))?;
@@ -123,7 +130,9 @@ impl ProviderDirectory {
                     tracing::warn!(%issuer, %error, "discovery failed; using the cached document");
                     Ok(stale)
                 }
-                None => Err(SsoError::ProviderUnavailable(format!("discovery of {issuer}: {error}"))),
+                None => Err(SsoError::ProviderUnavailable(format!(
+                    "discovery of {issuer}: {error}"
+                ))),
             },
         }
     }
@@ -160,7 +169,9 @@ pub(super) fn client(
     Ok(CoreClient::from_provider_metadata(
         metadata.clone(),
         ClientId::new(credentials.instance.client_id.clone()),
-        Some(ClientSecret::new(credentials.client_secret.expose().to_owned())),
+        Some(ClientSecret::new(
+            credentials.client_secret.expose().to_owned(),
+        )),
     )
     .set_redirect_uri(redirect))
 }
