@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use app::backend::settings::Settings;
+use app::backend::settings::{PublicUrl, Settings};
 use app::domain::{InvalidValue, IssuerPolicy};
 use clap::Args;
 
@@ -64,7 +64,7 @@ impl ServeArgs {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
         Settings::new(
-            &public_url,
+            PublicUrl::parse(&public_url)?,
             self.insecure_dev_cookies,
             self.issuer_policy(),
             Duration::from_secs(self.session_ttl_secs),

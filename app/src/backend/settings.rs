@@ -7,9 +7,61 @@ use url::{Host, Url};
 
 use crate::domain::{InstanceId, InvalidValue, IssuerPolicy};
 
+/// The URL browsers use to reach this deployment; every instance's URLs are built from it.
+#[derive(Debug, Clone)]
+pub struct PublicUrl {
+    origin: String,
+    loopback: bool,
+}
+
+impl PublicUrl {
+    /// An absolute URL; https unless the host is a loopback address.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let url = Url::parse(raw)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+            .ok_or_else(|| {
+                InvalidValue(format!(
+                    "public URL '{raw}' must be an absolute http(s) URL such as \
+                     https://orgpass.example.com"
+                ))
+            })?;
+        let loopback = match url.host() {
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(Host::Domain(name)) => name == "localhost",
+            None => false,
+        };
+        if url.scheme() == "http" && !loopback {
+            return Err(InvalidValue(format!(
+                "public URL '{raw}' must use https unless it is a loopback address"
+            )));
+        }
+        Ok(Self {
+            origin: url.origin().ascii_serialization(),
+            loopback,
+        })
+    }
+
+    /// This site's origin, e.g. `https://orgpass.example.com`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The sign-in redirect URI of one instance: the value pasted into Okta.
+    pub fn callback_url(&self, instance: &InstanceId) -> String {
+        format!("{}/sso/{instance}/callback", self.origin)
+    }
+
+    /// Where Okta's tile or a bookmark starts a sign-in for one instance.
+    pub fn login_url(&self, instance: &InstanceId) -> String {
+        format!("{}/sso/{instance}/login", self.origin)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
-    public_url: Url,
+    pub public_url: PublicUrl,
     secure_cookies: bool,
     pub issuer_policy: IssuerPolicy,
     pub session_ttl: Duration,
@@ -20,40 +72,20 @@ impl Settings {
     /// `insecure_cookies` drops the `Secure` attribute so a browser keeps cookies on plain
     /// `http://127.0.0.1`; it is refused for any public URL that is not loopback.
     pub fn new(
-        public_url: &str,
+        public_url: PublicUrl,
         insecure_cookies: bool,
         issuer_policy: IssuerPolicy,
         session_ttl: Duration,
     ) -> Result<Self, InvalidValue> {
-        let url = Url::parse(public_url)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-            .ok_or_else(|| {
-                InvalidValue(format!(
-                    "public URL '{public_url}' must be an absolute http(s) URL such as \
-                     https://orgpass.example.com"
-                ))
-            })?;
-        let loopback = match url.host() {
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(Host::Domain(name)) => name == "localhost",
-            None => false,
-        };
-        if insecure_cookies && !loopback {
+        if insecure_cookies && !public_url.loopback {
             return Err(InvalidValue(
                 "insecure (non-Secure) cookies are only allowed when the public URL is a \
                  loopback address"
                     .to_owned(),
             ));
         }
-        if url.scheme() == "http" && !loopback {
-            return Err(InvalidValue(format!(
-                "public URL '{public_url}' must use https unless it is a loopback address"
-            )));
-        }
         Ok(Self {
-            public_url: url,
+            public_url,
             secure_cookies: !insecure_cookies,
             issuer_policy,
             session_ttl,
@@ -64,21 +96,6 @@ impl Settings {
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies
     }
-
-    /// This site's origin, e.g. `https://orgpass.example.com`.
-    pub fn public_origin(&self) -> String {
-        self.public_url.origin().ascii_serialization()
-    }
-
-    /// The sign-in redirect URI of one instance: the value pasted into Okta.
-    pub fn callback_url(&self, instance: &InstanceId) -> String {
-        format!("{}/sso/{instance}/callback", self.public_origin())
-    }
-
-    /// Where Okta's tile or a bookmark starts a sign-in for one instance.
-    pub fn login_url(&self, instance: &InstanceId) -> String {
-        format!("{}/sso/{instance}/login", self.public_origin())
-    }
 }
 
 #[cfg(test)]
@@ -87,10 +104,10 @@ mod tests {
 
     fn settings(url: &str, insecure: bool) -> Result<Settings, InvalidValue> {
         Settings::new(
-            url,
+            PublicUrl::parse(url)?,
             insecure,
             IssuerPolicy::default(),
-            Duration::from_secs(60),
+            Duration::ZERO,
         )
     }
 
@@ -103,10 +120,10 @@ mod tests {
 
     #[test]
     fn instance_urls_are_built_from_the_public_origin() {
-        let s = settings("https://orgpass.example.com/", false).unwrap();
+        let url = PublicUrl::parse("https://orgpass.example.com/").unwrap();
         let id = InstanceId::parse("acme-okta").unwrap();
         assert_eq!(
-            s.callback_url(&id),
+            url.callback_url(&id),
             "https://orgpass.example.com/sso/acme-okta/callback"
         );
     }

@@ -1,7 +1,7 @@
 use std::io::Read;
 
 use app::backend::db::Db;
-use app::backend::settings::Settings;
+use app::backend::settings::PublicUrl;
 use app::backend::tenants::{self, Instance, NewInstance};
 use app::domain::{ClientSecret, InstanceId, IssuerUrl, TenantSlug};
 use clap::{Args, Subcommand};
@@ -70,22 +70,8 @@ pub struct UrlArgs {
 }
 
 impl UrlArgs {
-    fn settings(&self) -> Result<Settings, CliError> {
-        Settings::new(
-            &self.public_url,
-            false,
-            Default::default(),
-            Default::default(),
-        )
-        .or_else(|_| {
-            Settings::new(
-                &self.public_url,
-                true,
-                Default::default(),
-                Default::default(),
-            )
-        })
-        .map_err(|e| CliError::BadInput(e.0))
+    fn parse(&self) -> Result<PublicUrl, CliError> {
+        PublicUrl::parse(&self.public_url).map_err(|e| CliError::BadInput(e.0))
     }
 }
 
@@ -99,10 +85,10 @@ struct InstanceReport {
 }
 
 impl InstanceReport {
-    fn new(instance: Instance, settings: &Settings) -> Self {
+    fn new(instance: Instance, urls: &PublicUrl) -> Self {
         Self {
-            sign_in_redirect_uri: settings.callback_url(&instance.id),
-            initiate_login_uri: settings.login_url(&instance.id),
+            sign_in_redirect_uri: urls.callback_url(&instance.id),
+            initiate_login_uri: urls.login_url(&instance.id),
             instance,
         }
     }
@@ -140,7 +126,7 @@ impl InstanceCommand {
     pub async fn run(self, db: &Db) -> Result<(), CliError> {
         match self {
             Self::Add(args) => {
-                let settings = args.urls.settings()?;
+                let urls = args.urls.parse()?;
                 let policy =
                     config::issuer_policy(&args.allowed_issuer_hosts, args.dev_loopback_issuers);
                 let bad = |e: app::domain::InvalidValue| CliError::BadInput(e.0);
@@ -157,13 +143,13 @@ impl InstanceCommand {
                     client_id: args.client_id,
                     client_secret: read_secret(args.client_secret)?,
                 };
-                let report = InstanceReport::new(tenants::add_instance(db, new).await?, &settings);
+                let report = InstanceReport::new(tenants::add_instance(db, new).await?, &urls);
                 print(args.json, &report, || {
                     format!("added instance\n{}", report.line())
                 })
             }
             Self::List { tenant, urls, json } => {
-                let settings = urls.settings()?;
+                let public_url = urls.parse()?;
                 let tenant = tenant
                     .as_deref()
                     .map(TenantSlug::parse)
@@ -172,7 +158,7 @@ impl InstanceCommand {
                 let reports: Vec<InstanceReport> = tenants::list_instances(db, tenant.as_ref())
                     .await?
                     .into_iter()
-                    .map(|instance| InstanceReport::new(instance, &settings))
+                    .map(|instance| InstanceReport::new(instance, &public_url))
                     .collect();
                 print(json, &reports, || {
                     reports

@@ -107,7 +107,7 @@ async fn run_server(storage: &StorageArgs, serve: &ServeArgs) -> Result<(), CliE
     let addr = app
         .local_addr()
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    tracing::info!(%addr, public_url = %app.settings().public_origin(), "orgpass is listening");
+    tracing::info!(%addr, public_url = %app.settings().public_url.origin(), "orgpass is listening");
     app.run_until_stopped()
         .await
         .map_err(|e| CliError::Failed(e.to_string()))

@@ -83,7 +83,7 @@ pub async fn finish(
             "the instance's issuer changed during sign-in".into(),
         ));
     }
-    let callback_url = app.settings.callback_url(instance);
+    let callback_url = app.settings.public_url.callback_url(instance);
     let client = providers::client(&metadata, &credentials, callback_url.clone())?;
     let (id_token, access_token) = exchange_code(app, &client, &flow, code).await?;
     let verified = match verify_id_token(&client, &id_token, &flow, &access_token) {

@@ -30,7 +30,11 @@ pub async fn start(
         .ok_or(SsoError::UnknownInstance)?;
     let issuer = credentials.instance.issuer.clone();
     let metadata = app.providers.metadata(&issuer).await?;
-    let client = providers::client(&metadata, &credentials, app.settings.callback_url(instance))?;
+    let client = providers::client(
+        &metadata,
+        &credentials,
+        app.settings.public_url.callback_url(instance),
+    )?;
 
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut authorize = client
