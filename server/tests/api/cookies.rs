@@ -11,7 +11,11 @@ use crate::helpers::{
 
 fn assert_http_only_lax(cookie: &Cookie<'_>) {
     assert_eq!(cookie.http_only(), Some(true), "{cookie} is not HttpOnly");
-    assert_eq!(cookie.same_site(), Some(SameSite::Lax), "{cookie} is not SameSite=Lax");
+    assert_eq!(
+        cookie.same_site(),
+        Some(SameSite::Lax),
+        "{cookie} is not SameSite=Lax"
+    );
     assert_eq!(cookie.path(), Some("/"), "{cookie}");
     assert_eq!(cookie.domain(), None, "{cookie} must be host-only");
 }
@@ -24,16 +28,28 @@ async fn in_dev_mode_flow_and_session_cookies_are_http_only_lax_and_not_secure()
     let outcome = browser.sign_in(ACME_OKTA, None, None).await;
 
     let login = &outcome.hops[0];
-    let flow = login.set_cookie(FLOW_COOKIE).expect("the login set no flow cookie");
+    let flow = login
+        .set_cookie(FLOW_COOKIE)
+        .expect("the login set no flow cookie");
     assert_http_only_lax(&flow);
     assert_ne!(flow.secure(), Some(true), "{flow}");
     assert!(flow.value().len() >= 32, "a weak flow binding: {flow}");
-    let session = outcome.callback().set_cookie(SESSION_COOKIE).expect("no session cookie");
+    let session = outcome
+        .callback()
+        .set_cookie(SESSION_COOKIE)
+        .expect("no session cookie");
     assert_http_only_lax(&session);
     assert_ne!(session.secure(), Some(true), "{session}");
-    assert!(session.value().len() >= 32, "a weak session token: {session}");
+    assert!(
+        session.value().len() >= 32,
+        "a weak session token: {session}"
+    );
     // The cookie lives as long as the session (3600 s in the test configuration).
-    assert_eq!(session.max_age().map(|age| age.whole_seconds()), Some(3600), "{session}");
+    assert_eq!(
+        session.max_age().map(|age| age.whole_seconds()),
+        Some(3600),
+        "{session}"
+    );
 }
 
 #[tokio::test]
@@ -45,7 +61,11 @@ async fn each_sign_in_gets_a_fresh_session_token() {
     let second = browser.sign_in_ok(ACME_OKTA).await;
 
     let token = |o: &crate::helpers::SignInOutcome| {
-        o.callback().set_cookie(SESSION_COOKIE).unwrap().value().to_owned()
+        o.callback()
+            .set_cookie(SESSION_COOKIE)
+            .unwrap()
+            .value()
+            .to_owned()
     };
     assert_ne!(token(&first), token(&second));
 }
@@ -63,7 +83,11 @@ async fn with_a_public_https_url_cookies_are_host_prefixed_and_secure() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let login = client.get(app.url(&format!("/sso/{ACME_OKTA}/login"))).send().await.unwrap();
+    let login = client
+        .get(app.url(&format!("/sso/{ACME_OKTA}/login")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
     let login_cookies: Vec<Cookie<'static>> = login
         .headers()
@@ -71,7 +95,10 @@ async fn with_a_public_https_url_cookies_are_host_prefixed_and_secure() {
         .iter()
         .map(|v| Cookie::parse(v.to_str().unwrap().to_owned()).unwrap())
         .collect();
-    assert!(login_cookies.iter().all(|c| c.name() != FLOW_COOKIE), "{login_cookies:?}");
+    assert!(
+        login_cookies.iter().all(|c| c.name() != FLOW_COOKIE),
+        "{login_cookies:?}"
+    );
     let flow = login_cookies
         .iter()
         .find(|c| c.name() == "__Host-orgpass_flow")
@@ -81,10 +108,16 @@ async fn with_a_public_https_url_cookies_are_host_prefixed_and_secure() {
 
     // Finish the flow: the simulator redirects to the public URL, which this test reaches at
     // its real address.
-    let authorize = login.url().join(login.headers()["location"].to_str().unwrap()).unwrap();
+    let authorize = login
+        .url()
+        .join(login.headers()["location"].to_str().unwrap())
+        .unwrap();
     let browser = app.browser();
     let public_callback = browser.follow_until_callback(authorize).await;
-    assert_eq!(public_callback.origin().ascii_serialization(), "https://orgpass.example.com");
+    assert_eq!(
+        public_callback.origin().ascii_serialization(),
+        "https://orgpass.example.com"
+    );
     let mut callback = app.base_url.clone();
     callback.set_path(public_callback.path());
     callback.set_query(public_callback.query());
@@ -112,9 +145,15 @@ async fn the_callback_response_sends_no_referrer() {
     let browser = app.browser();
 
     let success = browser.sign_in_ok(ACME_OKTA).await;
-    let failure = app.browser().get(app.url("/sso/acme-okta/callback?state=forged&code=x")).await;
+    let failure = app
+        .browser()
+        .get(app.url("/sso/acme-okta/callback?state=forged&code=x"))
+        .await;
 
-    assert_eq!(success.callback().header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(
+        success.callback().header("referrer-policy"),
+        Some("no-referrer")
+    );
     assert_eq!(failure.status, StatusCode::BAD_REQUEST);
     assert_eq!(failure.header("referrer-policy"), Some("no-referrer"));
 }

@@ -46,12 +46,21 @@ pub struct UserFixture {
     pub name: &'static str,
 }
 
-pub const ADA: UserFixture =
-    UserFixture { sub: "00u1acmeada", email: "ada@acme.example", name: "Ada Lovelace" };
-pub const GRACE: UserFixture =
-    UserFixture { sub: "00u1acmegrace", email: "grace@acme.example", name: "Grace Hopper" };
-pub const HANK: UserFixture =
-    UserFixture { sub: "00u1globexhank", email: "hank@globex.example", name: "Hank Scorpio" };
+pub const ADA: UserFixture = UserFixture {
+    sub: "00u1acmeada",
+    email: "ada@acme.example",
+    name: "Ada Lovelace",
+};
+pub const GRACE: UserFixture = UserFixture {
+    sub: "00u1acmegrace",
+    email: "grace@acme.example",
+    name: "Grace Hopper",
+};
+pub const HANK: UserFixture = UserFixture {
+    sub: "00u1globexhank",
+    email: "hank@globex.example",
+    name: "Hank Scorpio",
+};
 
 /// One instance of the integration in the default fixture.
 pub struct InstanceFixture {
@@ -62,7 +71,12 @@ pub struct InstanceFixture {
 }
 
 pub const INSTANCES: [InstanceFixture; 3] = [
-    InstanceFixture { id: ACME_OKTA, org: "acme", label: "Okta", client_id: "0oa1acmeokta" },
+    InstanceFixture {
+        id: ACME_OKTA,
+        org: "acme",
+        label: "Okta",
+        client_id: "0oa1acmeokta",
+    },
     InstanceFixture {
         id: GLOBEX_ENG,
         org: "globex",
@@ -77,8 +91,10 @@ pub const INSTANCES: [InstanceFixture; 3] = [
     },
 ];
 
-const ORGS: [(&str, &str, &[UserFixture]); 2] =
-    [("acme", "Acme Corporation", &[ADA, GRACE]), ("globex", "Globex", &[HANK])];
+const ORGS: [(&str, &str, &[UserFixture]); 2] = [
+    ("acme", "Acme Corporation", &[ADA, GRACE]),
+    ("globex", "Globex", &[HANK]),
+];
 
 /// How the app under test is configured; `Default` is the local development setup.
 pub struct AppConfig {
@@ -88,11 +104,15 @@ pub struct AppConfig {
 
 impl Default for AppConfig {
     fn default() -> Self {
-        Self { insecure_dev_cookies: true, public_url: None }
+        Self {
+            insecure_dev_cookies: true,
+            public_url: None,
+        }
     }
 }
 
 pub struct TestApp {
+    #[allow(dead_code)]
     pub address: SocketAddr,
     /// Where the test reaches the server, e.g. `http://127.0.0.1:41234`.
     pub base_url: Url,
@@ -100,6 +120,7 @@ pub struct TestApp {
     /// public URL was configured).
     pub public_origin: String,
     pub simulator: Simulator,
+    #[allow(dead_code)]
     pub instance_ids: Vec<&'static str>,
     /// Client secret of each instance, by instance id (fresh random values per test).
     pub secrets: HashMap<&'static str, String>,
@@ -117,9 +138,27 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(AppConfig::default()).await
 }
 
+/// Server logs go to the test's captured output, so a failing test shows why the app refused.
+/// `RUST_LOG` overrides the filter.
+fn init_logging() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "warn,server=info".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 pub async fn spawn_app_with(config: AppConfig) -> TestApp {
+    init_logging();
     let data_dir = tempfile::tempdir().expect("cannot create a temporary data directory");
-    let storage = StorageArgs { data_dir: data_dir.path().to_path_buf() };
+    let storage = StorageArgs {
+        data_dir: data_dir.path().to_path_buf(),
+    };
     let serve = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: config.public_url,
@@ -139,7 +178,14 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         .expect("failed to build the application");
     let address = application.local_addr().expect("no local address");
     let base_url = Url::parse(&format!("http://{address}")).unwrap();
-    let settings = application.settings().clone();
+    // The origin browsers use: the configured public URL, else the bound address.
+    let public_origin = match &serve.public_url {
+        Some(public_url) => Url::parse(public_url)
+            .expect("bad public URL")
+            .origin()
+            .ascii_serialization(),
+        None => base_url.origin().ascii_serialization(),
+    };
     let db = application.state.db.clone();
 
     // The simulator's clients must know the app's redirect URIs, which depend on the port.
@@ -155,8 +201,8 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
                     json!({
                         "client_id": i.client_id,
                         "client_secret": secrets[i.id],
-                        "redirect_uris": [settings.callback_url(&InstanceId::parse(i.id).unwrap())],
-                        "post_logout_redirect_uris": [format!("{}/", settings.public_origin())],
+                        "redirect_uris": [format!("{public_origin}/sso/{}/callback", i.id)],
+                        "post_logout_redirect_uris": [format!("{public_origin}/")],
                     })
                 })
                 .collect();
@@ -174,7 +220,10 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         .collect();
     let simulator = Simulator::start(&json!({ "orgs": orgs })).await;
 
-    let policy = IssuerPolicy { allow_loopback_http: true, ..IssuerPolicy::default() };
+    let policy = IssuerPolicy {
+        allow_loopback_http: true,
+        ..IssuerPolicy::default()
+    };
     for (slug, display_name, _) in ORGS {
         tenants::add_tenant(&db, TenantSlug::parse(slug).unwrap(), display_name)
             .await
@@ -189,16 +238,21 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
             client_id: instance.client_id.to_owned(),
             client_secret: ClientSecret::new(secrets[instance.id].clone()).unwrap(),
         };
-        tenants::add_instance(&db, new).await.expect("cannot add an instance");
+        tenants::add_instance(&db, new)
+            .await
+            .expect("cannot add an instance");
     }
 
     let server = tokio::spawn(async move {
-        application.run_until_stopped().await.expect("the server failed");
+        application
+            .run_until_stopped()
+            .await
+            .expect("the server failed");
     });
     TestApp {
         address,
         base_url,
-        public_origin: settings.public_origin(),
+        public_origin,
         simulator,
         instance_ids: INSTANCES.iter().map(|i| i.id).collect(),
         secrets,
@@ -266,7 +320,11 @@ impl Simulator {
     pub async fn start(config: &Value) -> Self {
         let end2end = repo_root().join("end2end");
         let main = end2end.join("simulator/main.mjs");
-        assert!(main.exists(), "the Okta simulator is missing at {}", main.display());
+        assert!(
+            main.exists(),
+            "the Okta simulator is missing at {}",
+            main.display()
+        );
         assert!(
             end2end.join("node_modules/oidc-provider").exists(),
             "the Okta simulator's node modules are missing: run `cd {} && npm ci`",
@@ -335,7 +393,9 @@ impl Simulator {
 
     /// The issuer of one simulated org, e.g. `http://127.0.0.1:40123`.
     pub fn issuer(&self, org: &str) -> &str {
-        self.orgs.get(org).unwrap_or_else(|| panic!("no simulated org {org}"))
+        self.orgs
+            .get(org)
+            .unwrap_or_else(|| panic!("no simulated org {org}"))
     }
 
     async fn admin(&self, org: &str, path: &str, body: Option<Value>) -> reqwest::Response {
@@ -344,15 +404,26 @@ impl Simulator {
             Some(body) => self.http.post(&url).json(&body),
             None => self.http.get(&url),
         };
-        let response = request.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        assert!(response.status().is_success(), "{url}: {}", response.status());
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
         response
     }
 
     /// `POST /__sim/keys/rotate`: a new signing key for all later ID tokens.
     pub async fn rotate_keys(&self, org: &str, retire_previous: bool, publish: bool) -> Value {
         let body = json!({ "retire_previous": retire_previous, "publish": publish });
-        self.admin(org, "/__sim/keys/rotate", Some(body)).await.json().await.unwrap()
+        self.admin(org, "/__sim/keys/rotate", Some(body))
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 
     /// `POST /__sim/tamper`: rewrites the next ID token the org issues.
@@ -361,7 +432,11 @@ impl Simulator {
     }
 
     pub async fn stats(&self, org: &str) -> SimStats {
-        self.admin(org, "/__sim/stats", None).await.json().await.unwrap()
+        self.admin(org, "/__sim/stats", None)
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn reset_stats(&self, org: &str) {
@@ -401,7 +476,12 @@ impl Recorded {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
-        Self { url, status, headers, body }
+        Self {
+            url,
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn is_redirect(&self) -> bool {
@@ -410,13 +490,17 @@ impl Recorded {
 
     /// The `Location` header exactly as sent.
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(LOCATION).map(|v| v.to_str().expect("non-ASCII Location"))
+        self.headers
+            .get(LOCATION)
+            .map(|v| v.to_str().expect("non-ASCII Location"))
     }
 
     /// The `Location` header resolved against the request URL.
     pub fn next_url(&self) -> Option<Url> {
         self.location().map(|location| {
-            self.url.join(location).unwrap_or_else(|e| panic!("bad Location {location:?}: {e}"))
+            self.url
+                .join(location)
+                .unwrap_or_else(|e| panic!("bad Location {location:?}: {e}"))
         })
     }
 
@@ -436,14 +520,19 @@ impl Recorded {
     }
 
     pub fn set_cookie(&self, name: &str) -> Option<Cookie<'static>> {
-        self.set_cookies().into_iter().find(|cookie| cookie.name() == name)
+        self.set_cookies()
+            .into_iter()
+            .find(|cookie| cookie.name() == name)
     }
 
     /// Every header value and the body, for "does this leak X" checks.
     pub fn everything(&self) -> String {
         let mut all = String::new();
         for (name, value) in &self.headers {
-            all.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+            all.push_str(&format!(
+                "{name}: {}\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
         }
         all.push_str(&self.body);
         all
@@ -467,14 +556,21 @@ impl SignInOutcome {
 
     pub fn callback(&self) -> &Recorded {
         self.callback.as_ref().unwrap_or_else(|| {
-            panic!("the flow never reached the callback; last response: {:#?}", self.last())
+            panic!(
+                "the flow never reached the callback; last response: {:#?}",
+                self.last()
+            )
         })
     }
 
     /// Where the callback sends the browser (its raw `Location`); panics unless it redirected.
     pub fn landing(&self) -> &str {
         let callback = self.callback();
-        assert_eq!(callback.status, StatusCode::SEE_OTHER, "callback did not redirect: {callback:#?}");
+        assert_eq!(
+            callback.status,
+            StatusCode::SEE_OTHER,
+            "callback did not redirect: {callback:#?}"
+        );
         callback.location().unwrap()
     }
 }
@@ -495,7 +591,12 @@ impl Browser {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        Self { client, jar, base_url, public_origin }
+        Self {
+            client,
+            jar,
+            base_url,
+            public_origin,
+        }
     }
 
     fn is_app_callback(&self, url: &Url) -> bool {
@@ -526,7 +627,10 @@ impl Browser {
         return_to: Option<&str>,
         login_hint: Option<&str>,
     ) -> Recorded {
-        let mut url = self.base_url.join(&format!("/sso/{instance}/login")).unwrap();
+        let mut url = self
+            .base_url
+            .join(&format!("/sso/{instance}/login"))
+            .unwrap();
         {
             let mut query = url.query_pairs_mut();
             if let Some(return_to) = return_to {
@@ -545,7 +649,11 @@ impl Browser {
     /// Starts a sign-in and returns the authorization URL at the simulator, not yet visited.
     pub async fn start(&self, instance: &str) -> Url {
         let response = self.login(instance, None, None).await;
-        assert_eq!(response.status, StatusCode::SEE_OTHER, "login did not redirect: {response:#?}");
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "login did not redirect: {response:#?}"
+        );
         response.next_url().unwrap()
     }
 
@@ -581,7 +689,12 @@ impl Browser {
             }
             match next {
                 Some(next) => url = next,
-                None => return SignInOutcome { hops, callback: None },
+                None => {
+                    return SignInOutcome {
+                        hops,
+                        callback: None,
+                    };
+                }
             }
         }
         panic!("too many redirects: {hops:#?}")
@@ -596,7 +709,10 @@ impl Browser {
     ) -> SignInOutcome {
         let login = self.login(instance, return_to, login_hint).await;
         let Some(next) = login.is_redirect().then(|| login.next_url().unwrap()) else {
-            return SignInOutcome { hops: vec![login], callback: None };
+            return SignInOutcome {
+                hops: vec![login],
+                callback: None,
+            };
         };
         let mut outcome = self.follow(next).await;
         outcome.hops.insert(0, login);
@@ -607,8 +723,15 @@ impl Browser {
     pub async fn sign_in_ok(&self, instance: &str) -> SignInOutcome {
         let outcome = self.sign_in(instance, None, None).await;
         let callback = outcome.callback();
-        assert_eq!(callback.status, StatusCode::SEE_OTHER, "sign-in failed: {callback:#?}");
-        assert!(callback.set_cookie(SESSION_COOKIE).is_some(), "no session cookie: {callback:#?}");
+        assert_eq!(
+            callback.status,
+            StatusCode::SEE_OTHER,
+            "sign-in failed: {callback:#?}"
+        );
+        assert!(
+            callback.set_cookie(SESSION_COOKIE).is_some(),
+            "no session cookie: {callback:#?}"
+        );
         outcome
     }
 
@@ -629,7 +752,13 @@ impl Browser {
     /// `POST` a form body to a path of the app (server functions use this encoding).
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Recorded {
         let url = self.base_url.join(path).unwrap();
-        let response = self.client.post(url.clone()).form(form).send().await.unwrap();
+        let response = self
+            .client
+            .post(url.clone())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         Recorded::read(url, response).await
     }
 
@@ -651,17 +780,25 @@ pub fn with_query_param(url: &Url, name: &str, value: &str) -> Url {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let mut url = url.clone();
-    url.query_pairs_mut().clear().extend_pairs(&pairs).append_pair(name, value);
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(&pairs)
+        .append_pair(name, value);
     url
 }
 
 pub fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(key, _)| key == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// A refused sign-in: the given 4xx status, the error page with `reason`, and no session cookie.
 pub fn assert_refused(response: &Recorded, status: StatusCode, reason: &str) {
-    assert_eq!(response.status, status, "unexpected response: {response:#?}");
+    assert_eq!(
+        response.status, status,
+        "unexpected response: {response:#?}"
+    );
     assert!(
         response.body.contains(r#"data-testid="sign-in-error""#) && response.body.contains(reason),
         "the error page does not say {reason:?}: {}",
@@ -682,7 +819,11 @@ pub async fn assert_refused_and_signed_out(
 ) {
     assert_refused(response, status, reason);
     let (session_status, body) = browser.session().await;
-    assert_eq!(session_status, StatusCode::UNAUTHORIZED, "unexpected session: {body}");
+    assert_eq!(
+        session_status,
+        StatusCode::UNAUTHORIZED,
+        "unexpected session: {body}"
+    );
 }
 
 /// Fragments of the short reasons the error page shows (as they appear in the HTML).
@@ -691,7 +832,8 @@ pub mod reason {
     pub const OTHER_BROWSER: &str =
         "This sign-in was started in a different browser or for a different organization.";
     pub const BAD_ID_TOKEN: &str = "identity token could not be verified.";
-    pub const WRONG_ISSUER: &str = "The sign-in response came from an unexpected identity provider.";
+    pub const WRONG_ISSUER: &str =
+        "The sign-in response came from an unexpected identity provider.";
     pub const UNUSABLE_ANSWER: &str = "answer could not be used to sign you in.";
     pub const UNKNOWN_INSTANCE: &str = "This sign-in link does not match any active organization.";
 }

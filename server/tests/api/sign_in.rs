@@ -45,7 +45,9 @@ async fn a_local_return_to_with_query_and_fragment_is_kept() {
     let app = spawn_app().await;
     let browser = app.browser();
 
-    let outcome = browser.sign_in(ACME_OKTA, Some("/o/acme?tab=users#top"), None).await;
+    let outcome = browser
+        .sign_in(ACME_OKTA, Some("/o/acme?tab=users#top"), None)
+        .await;
 
     assert_eq!(outcome.landing(), "/o/acme?tab=users#top");
 }
@@ -55,7 +57,10 @@ async fn a_login_hint_picks_the_user_who_signs_in() {
     let app = spawn_app().await;
     let browser = app.browser();
 
-    browser.sign_in(ACME_OKTA, None, Some(GRACE.email)).await.landing();
+    browser
+        .sign_in(ACME_OKTA, None, Some(GRACE.email))
+        .await
+        .landing();
 
     let (status, session) = browser.session().await;
     assert_eq!(status, StatusCode::OK, "{session}");
@@ -96,8 +101,12 @@ async fn one_browser_signing_in_through_the_second_instance_switches_its_session
 async fn two_sign_ins_started_in_parallel_tabs_both_complete() {
     let app = spawn_app().await;
     let browser = app.browser();
-    let first = browser.follow_until_callback(browser.start(ACME_OKTA).await).await;
-    let second = browser.follow_until_callback(browser.start(ACME_OKTA).await).await;
+    let first = browser
+        .follow_until_callback(browser.start(ACME_OKTA).await)
+        .await;
+    let second = browser
+        .follow_until_callback(browser.start(ACME_OKTA).await)
+        .await;
 
     let first = browser.get(first).await;
     let second = browser.get(second).await;
@@ -112,7 +121,9 @@ async fn signing_out_ends_the_session_even_for_a_replayed_cookie() {
     let app = spawn_app().await;
     let browser = app.browser();
     browser.sign_in_ok(ACME_OKTA).await;
-    let stolen = browser.cookie(SESSION_COOKIE).expect("no session cookie in the browser");
+    let stolen = browser
+        .cookie(SESSION_COOKIE)
+        .expect("no session cookie in the browser");
     let other_client = reqwest::Client::new();
     let replay = || {
         other_client
@@ -127,7 +138,9 @@ async fn signing_out_ends_the_session_even_for_a_replayed_cookie() {
 
     assert_eq!(logout.status, StatusCode::SEE_OTHER);
     assert_eq!(logout.location(), Some("/"));
-    let removal = logout.set_cookie(SESSION_COOKIE).expect("logout did not clear the cookie");
+    let removal = logout
+        .set_cookie(SESSION_COOKIE)
+        .expect("logout did not clear the cookie");
     assert_eq!(removal.value(), "");
     assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(replay().await.unwrap().status(), StatusCode::UNAUTHORIZED);
@@ -173,5 +186,9 @@ async fn metadata_and_keys_are_fetched_once_for_many_sign_ins() {
     }
 
     let stats = app.simulator.stats("acme").await;
-    assert_eq!((stats.discovery, stats.keys, stats.token), (1, 1, 3), "{stats:?}");
+    assert_eq!(
+        (stats.discovery, stats.keys, stats.token),
+        (1, 1, 3),
+        "{stats:?}"
+    );
 }

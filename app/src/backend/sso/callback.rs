@@ -159,8 +159,10 @@ async fn exchange_code(
                 SsoError::CodeRejected(refusal.error().to_string())
             }
             RequestTokenError::Request(e) => SsoError::ProviderUnavailable(e.to_string()),
+            // openidconnect parses the ID token's claims here: a token missing `sub`, `iat`
+            // or `aud` fails as a parse error, and must be refused like any invalid token.
             RequestTokenError::Parse(e, _) => {
-                SsoError::ProviderUnavailable(format!("malformed token response: {e}"))
+                SsoError::InvalidIdToken(format!("malformed token response: {e}"))
             }
             RequestTokenError::Other(e) => SsoError::ProviderUnavailable(e),
         })?;

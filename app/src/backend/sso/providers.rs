@@ -63,7 +63,7 @@ const KEY_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 struct Cached {
     metadata: Arc<Metadata>,
     fetched_at: Instant,
-    keys_fetched_at: Instant,
+    last_forced_refetch: Option<Instant>,
 }
 
 pub struct ProviderDirectory {
@@ -89,21 +89,27 @@ impl ProviderDirectory {
         &self.http
     }
 
-    fn cached(&self, issuer: &IssuerUrl) -> Option<(Arc<Metadata>, Instant, Instant)> {
+    fn cached(&self, issuer: &IssuerUrl) -> Option<(Arc<Metadata>, Instant, Option<Instant>)> {
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache
             .get(issuer.as_str())
-            .map(|c| (Arc::clone(&c.metadata), c.fetched_at, c.keys_fetched_at))
+            .map(|c| (Arc::clone(&c.metadata), c.fetched_at, c.last_forced_refetch))
     }
 
-    fn remember(&self, issuer: &IssuerUrl, metadata: Arc<Metadata>, fetched_at: Instant) {
+    fn remember(
+        &self,
+        issuer: &IssuerUrl,
+        metadata: Arc<Metadata>,
+        fetched_at: Instant,
+        last_forced_refetch: Option<Instant>,
+    ) {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.insert(
             issuer.as_str().to_owned(),
             Cached {
                 metadata,
                 fetched_at,
-                keys_fetched_at: Instant::now(),
+                last_forced_refetch,
             },
         );
     }
@@ -122,7 +128,8 @@ impl ProviderDirectory {
         match Metadata::discover_async(issuer_url, &self.http).await {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
-                self.remember(issuer, Arc::clone(&fresh), Instant::now());
+                let last_forced = cached.as_ref().and_then(|(_, _, forced)| *forced);
+                self.remember(issuer, Arc::clone(&fresh), Instant::now(), last_forced);
                 Ok(fresh)
             }
             Err(error) => match cached {
@@ -143,17 +150,20 @@ impl ProviderDirectory {
         &self,
         issuer: &IssuerUrl,
     ) -> Result<Option<Arc<Metadata>>, SsoError> {
-        let Some((metadata, fetched_at, keys_fetched_at)) = self.cached(issuer) else {
+        let Some((metadata, fetched_at, last_forced)) = self.cached(issuer) else {
             return self.metadata(issuer).await.map(Some);
         };
-        if keys_fetched_at.elapsed() < KEY_REFETCH_COOLDOWN {
+        if last_forced.is_some_and(|at| at.elapsed() < KEY_REFETCH_COOLDOWN) {
             return Ok(None);
         }
+        // The attempt counts even if it fails: an unreachable IdP is not retried on every token.
+        let now = Instant::now();
+        self.remember(issuer, Arc::clone(&metadata), fetched_at, Some(now));
         let jwks = JsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| SsoError::ProviderUnavailable(format!("keys of {issuer}: {e}")))?;
         let refreshed = Arc::new(metadata.as_ref().clone().set_jwks(jwks));
-        self.remember(issuer, Arc::clone(&refreshed), fetched_at);
+        self.remember(issuer, Arc::clone(&refreshed), fetched_at, Some(now));
         Ok(Some(refreshed))
     }
 }
