@@ -5,7 +5,7 @@ use app::backend::sso::callback::{self, CallbackParams};
 use app::backend::sso::login::{self, LoginRequest};
 use app::domain::{InstanceId, ReturnPath};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ pub struct LoginQuery {
     login_hint: Option<String>,
 }
 
-/// `GET /sso/{instance}/login?return_to=/path` → 302 to the instance's Okta.
+/// `GET /sso/{instance}/login?return_to=/path&login_hint=…` → 302 to the instance's Okta.
 pub async fn login(
     State(app): State<AppState>,
     Path(instance): Path<String>,
@@ -38,7 +38,7 @@ pub async fn login(
     };
     let authorize_url = login::start(&app, &instance, request, &binding).await?;
     let jar = jar.add(cookies::flow_binding(&app.settings, &binding));
-    Ok((jar, Redirect::to(&authorize_url)).into_response())
+    Ok((StatusCode::FOUND, jar, [(header::LOCATION, authorize_url)]).into_response())
 }
 
 /// `GET /sso/{instance}/callback?code&state&iss` → session cookie and 303 to `return_to`.
