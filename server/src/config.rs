@@ -51,6 +51,10 @@ pub struct ServeArgs {
     #[arg(long, env = "ORGPASS_SESSION_TTL_SECS", default_value_t = 8 * 3600)]
     pub session_ttl_secs: u64,
 
+    /// Clock skew tolerated on ID token `exp`, `nbf` and `iat`, in seconds.
+    #[arg(long, env = "ORGPASS_CLOCK_LEEWAY_SECS", default_value_t = 60)]
+    pub clock_leeway_secs: u64,
+
     /// Timeout for each request to an identity provider, in seconds.
     #[arg(long, env = "ORGPASS_IDP_TIMEOUT_SECS", default_value_t = 5)]
     pub idp_timeout_secs: u64,
@@ -63,12 +67,14 @@ impl ServeArgs {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
-        Settings::new(
+        let mut settings = Settings::new(
             PublicUrl::parse(&public_url)?,
             self.insecure_dev_cookies,
             self.issuer_policy(),
             Duration::from_secs(self.session_ttl_secs),
-        )
+        )?;
+        settings.clock_leeway = Duration::from_secs(self.clock_leeway_secs);
+        Ok(settings)
     }
 
     pub fn issuer_policy(&self) -> IssuerPolicy {

@@ -66,6 +66,8 @@ pub struct Settings {
     pub issuer_policy: IssuerPolicy,
     pub session_ttl: Duration,
     pub flow_ttl: Duration,
+    /// Clock skew tolerated on ID token times (`exp`, `nbf`, `iat`).
+    pub clock_leeway: Duration,
 }
 
 impl Settings {
@@ -90,6 +92,7 @@ impl Settings {
             issuer_policy,
             session_ttl,
             flow_ttl: Duration::from_secs(600),
+            clock_leeway: Duration::from_secs(60),
         })
     }
 

@@ -88,7 +88,7 @@ async fn with_a_public_https_url_cookies_are_host_prefixed_and_secure() {
         .send()
         .await
         .unwrap();
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    assert_eq!(login.status(), StatusCode::FOUND);
     let login_cookies: Vec<Cookie<'static>> = login
         .headers()
         .get_all("set-cookie")

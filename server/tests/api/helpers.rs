@@ -166,6 +166,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         dev_loopback_issuers: true,
         allowed_issuer_hosts: Vec::new(),
         session_ttl_secs: 3600,
+        clock_leeway_secs: 60,
         idp_timeout_secs: 5,
     };
     let leptos_options = LeptosOptions::builder()
@@ -651,7 +652,7 @@ impl Browser {
         let response = self.login(instance, None, None).await;
         assert_eq!(
             response.status,
-            StatusCode::SEE_OTHER,
+            StatusCode::FOUND,
             "login did not redirect: {response:#?}"
         );
         response.next_url().unwrap()

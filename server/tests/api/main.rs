@@ -1,8 +1,10 @@
 //! End-to-end tests of the HTTP API against a real Okta simulator (node, oidc-provider).
 //! Each test gets its own server on 127.0.0.1:0, its own SQLite directory and its own simulator.
 
+mod conformance;
 mod cookies;
 mod helpers;
+mod hostile_op;
 mod rejections;
 mod secrets;
 mod sign_in;

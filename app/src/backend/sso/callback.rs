@@ -1,10 +1,7 @@
 //! Finishing a sign-in: the redirect back from Okta to `/sso/{instance}/callback`.
 
-use chrono::{TimeDelta, Utc};
-use openidconnect::core::{CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm};
 use openidconnect::{
-    AccessToken, AccessTokenHash, AuthorizationCode, ClaimsVerificationError, Nonce,
-    OAuth2TokenResponse, PkceCodeVerifier, RequestTokenError, SignatureVerificationError,
+    AccessToken, AuthorizationCode, OAuth2TokenResponse, PkceCodeVerifier, RequestTokenError,
     TokenResponse,
 };
 use serde::Deserialize;
@@ -12,15 +9,15 @@ use subtle::ConstantTimeEq;
 
 use super::SsoError;
 use super::flows::{self, PendingFlow};
+use super::keys::KeyError;
 use super::providers::{self, OidcClient};
+use super::verify::{self, Expected};
 use crate::backend::AppState;
+use crate::backend::db::now;
 use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
 use crate::backend::tenants;
 use crate::backend::tokens::digest;
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
-
-/// How far in the future an `iat` may be, for clock skew between Okta and us.
-const CLOCK_LEEWAY: TimeDelta = TimeDelta::seconds(60);
 
 /// The authorization response's query parameters. Not `Debug`: it holds the code.
 #[derive(Deserialize, Default)]
@@ -83,23 +80,41 @@ pub async fn finish(
             "the instance's issuer changed during sign-in".into(),
         ));
     }
-    let callback_url = app.settings.public_url.callback_url(instance);
-    let client = providers::client(&metadata, &credentials, callback_url.clone())?;
+    let client = providers::client(
+        &metadata,
+        &credentials,
+        app.settings.public_url.callback_url(instance),
+    )?;
     let (id_token, access_token) = exchange_code(app, &client, &flow, code).await?;
-    let verified = match verify_id_token(&client, &id_token, &flow, &access_token) {
-        Err(Rejection::UnknownKey) => {
-            // The IdP may have rotated its keys since we cached them: refetch once and retry.
-            match app.providers.refetch_keys(&flow.issuer).await? {
-                Some(refreshed) => {
-                    let client = providers::client(&refreshed, &credentials, callback_url)?;
-                    verify_id_token(&client, &id_token, &flow, &access_token)
-                }
-                None => Err(Rejection::UnknownKey),
-            }
-        }
-        other => other,
+
+    let algorithms = providers::signing_algorithms(&metadata);
+    let (_, kid) = verify::header(&id_token, &algorithms).map_err(invalid_token)?;
+    let keys = app
+        .providers
+        .keys
+        .resolve(metadata.jwks_uri().as_str(), kid.as_deref())
+        .await
+        .map_err(|error| match error {
+            KeyError::Unknown(_) => SsoError::InvalidIdToken(error.to_string()),
+            KeyError::Unavailable(why) => SsoError::ProviderUnavailable(why),
+        })?;
+    let expected = Expected {
+        issuer: flow.issuer.as_str(),
+        client_id: &credentials.instance.client_id,
+        nonce: &flow.nonce,
+        algorithms: &algorithms,
+        access_token: access_token.secret(),
+        leeway_secs: app.settings.clock_leeway.as_secs(),
+        now: now(),
     };
-    let identity = verified.map_err(Rejection::into_error)?;
+    let claims = verify::verify_id_token(&id_token, &keys, &expected).map_err(invalid_token)?;
+    let identity = VerifiedIdentity {
+        instance: flow.instance.clone(),
+        issuer: flow.issuer.clone(),
+        sub: claims.sub,
+        name: claims.name,
+        email: claims.email,
+    };
 
     let session = sessions::sign_in(&app.db, &identity, app.settings.session_ttl).await?;
     Ok(SignedIn {
@@ -125,19 +140,8 @@ fn check_response_issuer(
     }
 }
 
-enum Rejection {
-    /// No published key matches the token: worth one key refetch.
-    UnknownKey,
-    Error(SsoError),
-}
-
-impl Rejection {
-    fn into_error(self) -> SsoError {
-        match self {
-            Self::UnknownKey => SsoError::InvalidIdToken("signed by an unknown key".into()),
-            Self::Error(error) => error,
-        }
-    }
+fn invalid_token(reason: verify::Invalid) -> SsoError {
+    SsoError::InvalidIdToken(reason.to_string())
 }
 
 /// Exchanges the code at the token endpoint of the flow's issuer (never one named by the
@@ -147,7 +151,7 @@ async fn exchange_code(
     client: &OidcClient,
     flow: &PendingFlow,
     code: String,
-) -> Result<(CoreIdToken, AccessToken), SsoError> {
+) -> Result<(String, AccessToken), SsoError> {
     let response = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| SsoError::ProviderUnavailable(e.to_string()))?
@@ -168,59 +172,7 @@ async fn exchange_code(
         })?;
     let id_token = response
         .id_token()
-        .cloned()
+        .map(ToString::to_string)
         .ok_or_else(|| SsoError::InvalidIdToken("no id_token in the token response".into()))?;
     Ok((id_token, response.access_token().clone()))
-}
-
-/// Signature (RS256 only: never `none`, never HMAC with the client secret), `iss`, `aud`/`azp`,
-/// `exp`, `iat` (required, not in the future), `sub` (required), `nonce`, `at_hash`.
-fn verify_id_token(
-    client: &OidcClient,
-    id_token: &CoreIdToken,
-    flow: &PendingFlow,
-    access_token: &AccessToken,
-) -> Result<VerifiedIdentity, Rejection> {
-    let invalid = |why: String| Rejection::Error(SsoError::InvalidIdToken(why));
-    let verifier = client
-        .id_token_verifier()
-        .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
-        .set_issue_time_verifier_fn(|iat| {
-            if iat > Utc::now() + CLOCK_LEEWAY {
-                Err("iat is in the future".to_owned())
-            } else {
-                Ok(())
-            }
-        });
-    let nonce = Nonce::new(flow.nonce.clone());
-    let claims: &CoreIdTokenClaims =
-        id_token
-            .claims(&verifier, &nonce)
-            .map_err(|error| match error {
-                ClaimsVerificationError::SignatureVerification(
-                    SignatureVerificationError::NoMatchingKey,
-                ) => Rejection::UnknownKey,
-                other => invalid(other.to_string()),
-            })?;
-    if let Some(expected) = claims.access_token_hash() {
-        let alg = id_token.signing_alg().map_err(|e| invalid(e.to_string()))?;
-        let key = id_token
-            .signing_key(&verifier)
-            .map_err(|e| invalid(e.to_string()))?;
-        let actual = AccessTokenHash::from_token(access_token, alg, key)
-            .map_err(|e| invalid(e.to_string()))?;
-        if actual != *expected {
-            return Err(invalid("at_hash does not match the access token".into()));
-        }
-    }
-    Ok(VerifiedIdentity {
-        instance: flow.instance.clone(),
-        issuer: flow.issuer.clone(),
-        sub: claims.subject().to_string(),
-        name: claims
-            .name()
-            .and_then(|name| name.get(None))
-            .map(|name| name.to_string()),
-        email: claims.email().map(|email| email.to_string()),
-    })
 }

@@ -1,10 +1,13 @@
 //! The authorization-code flow, per instance: start ([`login`]), finish ([`callback`]), the
 //! stored flow state ([`flows`]) and each issuer's cached metadata and keys ([`providers`]).
 
+mod cache_control;
 pub mod callback;
 mod flows;
+pub mod keys;
 pub mod login;
 mod providers;
+pub mod verify;
 
 use axum::http::StatusCode;
 

@@ -1,10 +1,11 @@
-//! Each issuer's discovery document and signing keys, fetched lazily on first use and shared by
-//! every instance of that issuer (all instances of an Okta org share the org's issuer).
+//! Each issuer's discovery document, fetched lazily on first use and shared by every instance
+//! of that issuer (all instances of an Okta org share the org's issuer).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use jsonwebtoken::Algorithm;
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
     CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
@@ -12,11 +13,12 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalProviderMetadata, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, JsonWebKeySet, ProviderMetadata, RedirectUrl,
+    EndpointSet, ProviderMetadata, RedirectUrl,
 };
 use serde::{Deserialize, Serialize};
 
-use super::SsoError;
+use super::keys::KeyCache;
+use super::{SsoError, cache_control};
 use crate::backend::tenants::InstanceCredentials;
 use crate::domain::IssuerUrl;
 
@@ -54,34 +56,32 @@ pub(super) type OidcClient = CoreClient<
     EndpointMaybeSet,
 >;
 
-/// How long a discovery document is reused before it is fetched again.
-const METADATA_TTL: Duration = Duration::from_secs(15 * 60);
-/// At most one forced key refetch per issuer in this window, so forged tokens with made-up
-/// `kid`s cannot make us hammer the IdP.
-const KEY_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
-
 struct Cached {
     metadata: Arc<Metadata>,
     fetched_at: Instant,
-    last_forced_refetch: Option<Instant>,
+    ttl: Duration,
 }
 
+/// Discovery documents per issuer and signing keys per `jwks_uri`.
 pub struct ProviderDirectory {
     http: reqwest::Client,
-    cache: Mutex<HashMap<String, Cached>>,
+    documents: Mutex<HashMap<String, Cached>>,
+    pub(super) keys: KeyCache,
 }
 
 impl ProviderDirectory {
     /// The HTTP client follows no redirects (an issuer must not bounce us to an internal
-    /// address) and gives up after `timeout`.
+    /// address) and gives up after `timeout`, so a dead IdP costs one sign-in at most that long
+    /// and never holds up another tenant's.
     pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .build()?;
         Ok(Self {
+            keys: KeyCache::new(http.clone()),
             http,
-            cache: Mutex::new(HashMap::new()),
+            documents: Mutex::new(HashMap::new()),
         })
     }
 
@@ -89,51 +89,43 @@ impl ProviderDirectory {
         &self.http
     }
 
-    fn cached(&self, issuer: &IssuerUrl) -> Option<(Arc<Metadata>, Instant, Option<Instant>)> {
-        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        cache
+    fn cached(&self, issuer: &IssuerUrl) -> Option<(Arc<Metadata>, bool)> {
+        let documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        documents
             .get(issuer.as_str())
-            .map(|c| (Arc::clone(&c.metadata), c.fetched_at, c.last_forced_refetch))
+            .map(|c| (Arc::clone(&c.metadata), c.fetched_at.elapsed() < c.ttl))
     }
 
-    fn remember(
-        &self,
-        issuer: &IssuerUrl,
-        metadata: Arc<Metadata>,
-        fetched_at: Instant,
-        last_forced_refetch: Option<Instant>,
-    ) {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.insert(
-            issuer.as_str().to_owned(),
-            Cached {
-                metadata,
-                fetched_at,
-                last_forced_refetch,
-            },
-        );
-    }
-
-    /// The issuer's metadata with its keys. A stale copy is served when a refresh fails, so an
-    /// IdP outage does not end sign-ins that could still be verified.
+    /// The issuer's discovery document, fetched on first use and reused for its
+    /// `Cache-Control` lifetime. A stale copy is served when a refresh fails, so an IdP outage
+    /// does not end sign-ins that could still be verified.
     pub(super) async fn metadata(&self, issuer: &IssuerUrl) -> Result<Arc<Metadata>, SsoError> {
         let cached = self.cached(issuer);
-        if let Some((metadata, fetched_at, _)) = &cached
-            && fetched_at.elapsed() < METADATA_TTL
-        {
+        if let Some((metadata, true)) = &cached {
             return Ok(Arc::clone(metadata));
         }
-        let issuer_url = openidconnect::IssuerUrl::new(issuer.as_str().to_owned())
-            .map_err(|e| SsoError::ProviderUnavailable(format!("issuer URL: {e}")))?;
-        match Metadata::discover_async(issuer_url, &self.http).await {
-            Ok(fresh) => {
-                let fresh = Arc::new(fresh);
-                let last_forced = cached.as_ref().and_then(|(_, _, forced)| *forced);
-                self.remember(issuer, Arc::clone(&fresh), Instant::now(), last_forced);
-                Ok(fresh)
+        match discover(&self.http, issuer).await {
+            Ok((metadata, ttl)) => {
+                let metadata = Arc::new(metadata);
+                let mut documents = self
+                    .documents
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                documents.insert(
+                    issuer.as_str().to_owned(),
+                    Cached {
+                        metadata: Arc::clone(&metadata),
+                        fetched_at: Instant::now(),
+                        ttl,
+                    },
+                );
+                Ok(metadata)
             }
             Err(error) => match cached {
-                Some((stale, _, _)) => {
+                Some((stale, _)) => {
                     tracing::warn!(%issuer, %error, "discovery failed; using the cached document");
                     Ok(stale)
                 }
@@ -143,28 +135,59 @@ impl ProviderDirectory {
             },
         }
     }
+}
 
-    /// Fetches the issuer's keys again after a token named a key we do not have (rotation).
-    /// `None` when a refetch happened too recently.
-    pub(super) async fn refetch_keys(
-        &self,
-        issuer: &IssuerUrl,
-    ) -> Result<Option<Arc<Metadata>>, SsoError> {
-        let Some((metadata, fetched_at, last_forced)) = self.cached(issuer) else {
-            return self.metadata(issuer).await.map(Some);
-        };
-        if last_forced.is_some_and(|at| at.elapsed() < KEY_REFETCH_COOLDOWN) {
-            return Ok(None);
-        }
-        // The attempt counts even if it fails: an unreachable IdP is not retried on every token.
-        let now = Instant::now();
-        self.remember(issuer, Arc::clone(&metadata), fetched_at, Some(now));
-        let jwks = JsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
-            .await
-            .map_err(|e| SsoError::ProviderUnavailable(format!("keys of {issuer}: {e}")))?;
-        let refreshed = Arc::new(metadata.as_ref().clone().set_jwks(jwks));
-        self.remember(issuer, Arc::clone(&refreshed), fetched_at, Some(now));
-        Ok(Some(refreshed))
+/// Fetches `{issuer}/.well-known/openid-configuration`, which must name exactly `issuer`.
+async fn discover(
+    http: &reqwest::Client,
+    issuer: &IssuerUrl,
+) -> Result<(Metadata, Duration), String> {
+    let url = format!("{issuer}/.well-known/openid-configuration");
+    let response = http
+        .get(&url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let ttl = cache_control::ttl(
+        response
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|value| value.to_str().ok()),
+    );
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    let metadata: Metadata =
+        serde_json::from_slice(&body).map_err(|e| format!("malformed document: {e}"))?;
+    if metadata.issuer().as_str().trim_end_matches('/') != issuer.as_str() {
+        return Err(format!(
+            "the document names issuer {}",
+            metadata.issuer().as_str()
+        ));
+    }
+    Ok((metadata, ttl))
+}
+
+/// The ID token signature algorithms the issuer advertises that Orgpass accepts; RS256 when it
+/// advertises none of them. `none` and HMAC (keyed with the client secret) never qualify.
+pub(super) fn signing_algorithms(metadata: &Metadata) -> Vec<Algorithm> {
+    use openidconnect::core::CoreJwsSigningAlgorithm as Advertised;
+    let accepted: Vec<Algorithm> = metadata
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter_map(|alg| match alg {
+            Advertised::RsaSsaPkcs1V15Sha256 => Some(Algorithm::RS256),
+            Advertised::EcdsaP256Sha256 => Some(Algorithm::ES256),
+            Advertised::RsaSsaPssSha256 => Some(Algorithm::PS256),
+            _ => None,
+        })
+        .collect();
+    if accepted.is_empty() {
+        vec![Algorithm::RS256]
+    } else {
+        accepted
     }
 }
 

@@ -1,0 +1,54 @@
+//! How long an IdP document may be reused, from its `Cache-Control` header.
+
+use std::time::Duration;
+
+/// Never refetch more often than this, whatever the IdP says (Okta answers `no-cache` near the
+/// end of a key period; obeying it literally would fetch on every sign-in).
+pub(super) const MIN_TTL: Duration = Duration::from_secs(5 * 60);
+/// Never keep a document longer than this, so an emergency rotation is seen within a day even
+/// when a token never names the new key.
+pub(super) const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `max-age` clamped to [`MIN_TTL`, `MAX_TTL`]; no header, `no-cache` or `no-store` mean the
+/// minimum.
+pub(super) fn ttl(header: Option<&str>) -> Duration {
+    let max_age = header.and_then(|value| {
+        let directives: Vec<&str> = value.split(',').map(str::trim).collect();
+        if directives
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case("no-cache") || d.eq_ignore_ascii_case("no-store"))
+        {
+            return None;
+        }
+        directives.iter().find_map(|d| {
+            let (name, seconds) = d.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("max-age")
+                .then(|| seconds.trim().trim_matches('"').parse::<u64>().ok())
+                .flatten()
+        })
+    });
+    max_age.map_or(MIN_TTL, |seconds| {
+        Duration::from_secs(seconds).clamp(MIN_TTL, MAX_TTL)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_honoured_within_bounds() {
+        assert_eq!(ttl(Some("public, max-age=3600")), Duration::from_secs(3600));
+        assert_eq!(ttl(Some("max-age=10")), MIN_TTL);
+        assert_eq!(ttl(Some("max-age=999999999")), MAX_TTL);
+    }
+
+    #[test]
+    fn no_cache_or_a_missing_header_means_the_minimum() {
+        assert_eq!(ttl(Some("no-cache, max-age=3600")), MIN_TTL);
+        assert_eq!(ttl(Some("no-store")), MIN_TTL);
+        assert_eq!(ttl(None), MIN_TTL);
+        assert_eq!(ttl(Some("max-age=soon")), MIN_TTL);
+    }
+}
