@@ -45,7 +45,56 @@ pub struct Instance {
     #[serde(serialize_with = "serialize_display")]
     pub issuer: IssuerUrl,
     pub client_id: String,
+    pub token_auth_method: TokenAuthMethod,
     pub enabled: bool,
+    /// Which secret the token endpoint last accepted; `None` before the first sign-in.
+    pub working_secret: Option<SecretSlot>,
+}
+
+/// How an instance authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAuthMethod {
+    /// HTTP Basic: Okta's default.
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl TokenAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "client_secret_basic" => Ok(Self::ClientSecretBasic),
+            "client_secret_post" => Ok(Self::ClientSecretPost),
+            other => Err(InvalidValue(format!(
+                "token auth method '{other}' must be client_secret_basic or client_secret_post"
+            ))),
+        }
+    }
+}
+
+/// One of the two secrets Okta keeps active during a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSlot {
+    Current,
+    Next,
+}
+
+impl SecretSlot {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Next => "next",
+        }
+    }
 }
 
 fn serialize_display<S: serde::Serializer>(
@@ -59,6 +108,8 @@ fn serialize_display<S: serde::Serializer>(
 pub struct InstanceCredentials {
     pub instance: Instance,
     pub client_secret: ClientSecret,
+    /// The secret Okta generated next, active alongside the current one until it is promoted.
+    pub next_secret: Option<ClientSecret>,
 }
 
 pub struct NewInstance {
@@ -68,6 +119,7 @@ pub struct NewInstance {
     pub issuer: IssuerUrl,
     pub client_id: String,
     pub client_secret: ClientSecret,
+    pub token_auth_method: TokenAuthMethod,
 }
 
 fn display_text(what: &str, raw: &str) -> Result<String, InvalidValue> {
@@ -155,7 +207,7 @@ pub async fn add_instance(db: &Db, new: NewInstance) -> Result<Instance, Registr
     let at = now();
     sqlx::query(
         "INSERT INTO instances (id, tenant_slug, label, issuer, client_id, client_secret, \
-         enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+         token_auth_method, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
     )
     .bind(id.as_str())
     .bind(new.tenant.as_str())
@@ -163,6 +215,7 @@ pub async fn add_instance(db: &Db, new: NewInstance) -> Result<Instance, Registr
     .bind(new.issuer.as_str())
     .bind(&client_id)
     .bind(new.client_secret.expose())
+    .bind(new.token_auth_method.as_str())
     .bind(at)
     .bind(at)
     .execute(&mut *tx)
@@ -184,11 +237,14 @@ pub async fn add_instance(db: &Db, new: NewInstance) -> Result<Instance, Registr
         label,
         issuer: new.issuer,
         client_id,
+        token_auth_method: new.token_auth_method,
         enabled: true,
+        working_secret: None,
     })
 }
 
-const INSTANCE_COLUMNS: &str = "id, tenant_slug, label, issuer, client_id, enabled";
+const INSTANCE_COLUMNS: &str =
+    "id, tenant_slug, label, issuer, client_id, token_auth_method, enabled, working_secret";
 
 fn instance_from_row(row: &SqliteRow) -> Result<Instance, sqlx::Error> {
     let decode = |e: InvalidValue| sqlx::Error::Decode(Box::new(e));
@@ -200,7 +256,14 @@ fn instance_from_row(row: &SqliteRow) -> Result<Instance, sqlx::Error> {
         label: row.try_get("label")?,
         issuer: IssuerUrl::from_trusted_storage(row.try_get("issuer")?),
         client_id: row.try_get("client_id")?,
+        token_auth_method: TokenAuthMethod::parse(row.try_get("token_auth_method")?)
+            .map_err(decode)?,
         enabled: row.try_get("enabled")?,
+        working_secret: match row.try_get::<Option<&str>, _>("working_secret")? {
+            Some("next") => Some(SecretSlot::Next),
+            Some(_) => Some(SecretSlot::Current),
+            None => None,
+        },
     })
 }
 
@@ -228,16 +291,19 @@ pub async fn enabled_credentials(
     id: &InstanceId,
 ) -> Result<Option<InstanceCredentials>, RegistryError> {
     let row = sqlx::query(&format!(
-        "SELECT {INSTANCE_COLUMNS}, client_secret FROM instances WHERE id = ? AND enabled = 1"
+        "SELECT {INSTANCE_COLUMNS}, client_secret, client_secret_next FROM instances \
+         WHERE id = ? AND enabled = 1"
     ))
     .bind(id.as_str())
     .fetch_optional(db)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let secret: String = row.try_get("client_secret")?;
+    let next: Option<String> = row.try_get("client_secret_next")?;
     Ok(Some(InstanceCredentials {
         instance: instance_from_row(&row)?,
         client_secret: ClientSecret::new(secret)?,
+        next_secret: next.map(ClientSecret::new).transpose()?,
     }))
 }
 
@@ -255,4 +321,48 @@ pub async fn sign_in_options(
         .filter(|instance| instance.enabled)
         .collect();
     Ok((tenant, instances))
+}
+
+/// Replaces an instance's secrets, e.g. when Okta generated a new one: the new secret goes to
+/// `next` and both are tried until the old one is retired by promoting `next`.
+pub async fn set_secrets(
+    db: &Db,
+    id: &InstanceId,
+    current: &ClientSecret,
+    next: Option<&ClientSecret>,
+) -> Result<(), RegistryError> {
+    let updated = sqlx::query(
+        "UPDATE instances SET client_secret = ?, client_secret_next = ?, working_secret = NULL, \
+         updated_at = ? WHERE id = ?",
+    )
+    .bind(current.expose())
+    .bind(next.map(ClientSecret::expose))
+    .bind(now())
+    .bind(id.as_str())
+    .execute(db)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(RegistryError::Invalid(InvalidValue(format!(
+            "no instance '{id}'"
+        ))));
+    }
+    Ok(())
+}
+
+/// Notes which secret the token endpoint accepted, when that changed.
+pub async fn record_working_secret(
+    db: &Db,
+    id: &InstanceId,
+    slot: SecretSlot,
+) -> Result<(), RegistryError> {
+    sqlx::query(
+        "UPDATE instances SET working_secret = ? WHERE id = ? \
+         AND working_secret IS NOT ?",
+    )
+    .bind(slot.as_str())
+    .bind(id.as_str())
+    .bind(slot.as_str())
+    .execute(db)
+    .await?;
+    Ok(())
 }

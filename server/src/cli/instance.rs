@@ -2,7 +2,7 @@ use std::io::Read;
 
 use app::backend::db::Db;
 use app::backend::settings::PublicUrl;
-use app::backend::tenants::{self, Instance, NewInstance};
+use app::backend::tenants::{self, Instance, NewInstance, TokenAuthMethod};
 use app::domain::{ClientSecret, InstanceId, IssuerUrl, TenantSlug};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -41,6 +41,9 @@ pub struct AddArgs {
     /// The instance's client id from Okta.
     #[arg(long)]
     client_id: String,
+    /// How the instance authenticates at Okta's token endpoint.
+    #[arg(long, default_value = "client_secret_basic")]
+    token_auth_method: String,
     /// A chosen instance id (used in its URLs); generated when omitted.
     #[arg(long)]
     id: Option<String>,
@@ -142,6 +145,8 @@ impl InstanceCommand {
                     issuer: IssuerUrl::parse(&args.issuer, &policy).map_err(bad)?,
                     client_id: args.client_id,
                     client_secret: read_secret(args.client_secret)?,
+                    token_auth_method: TokenAuthMethod::parse(&args.token_auth_method)
+                        .map_err(bad)?,
                 };
                 let report = InstanceReport::new(tenants::add_instance(db, new).await?, &urls);
                 print(args.json, &report, || {

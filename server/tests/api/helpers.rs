@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::backend::tenants::{self, NewInstance};
+use app::backend::tenants::{self, NewInstance, TokenAuthMethod};
 use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
 use axum_extra::extract::cookie::Cookie;
 use leptos::config::LeptosOptions;
@@ -68,6 +68,7 @@ pub struct InstanceFixture {
     pub org: &'static str,
     pub label: &'static str,
     pub client_id: &'static str,
+    pub token_auth_method: TokenAuthMethod,
 }
 
 pub const INSTANCES: [InstanceFixture; 3] = [
@@ -76,18 +77,22 @@ pub const INSTANCES: [InstanceFixture; 3] = [
         org: "acme",
         label: "Okta",
         client_id: "0oa1acmeokta",
+        token_auth_method: TokenAuthMethod::ClientSecretBasic,
     },
     InstanceFixture {
         id: GLOBEX_ENG,
         org: "globex",
         label: "Engineering",
         client_id: "0oa1globexeng",
+        token_auth_method: TokenAuthMethod::ClientSecretBasic,
     },
     InstanceFixture {
         id: GLOBEX_OPS,
         org: "globex",
         label: "Operations",
         client_id: "0oa1globexops",
+        // One fixture authenticates in the request body, so both methods are exercised.
+        token_auth_method: TokenAuthMethod::ClientSecretPost,
     },
 ];
 
@@ -112,6 +117,8 @@ impl Default for AppConfig {
 }
 
 pub struct TestApp {
+    /// The app's own database, for arranging registry state the way an operator would.
+    pub db: app::backend::db::Db,
     #[allow(dead_code)]
     pub address: SocketAddr,
     /// Where the test reaches the server, e.g. `http://127.0.0.1:41234`.
@@ -204,6 +211,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
                         "client_secret": secrets[i.id],
                         "redirect_uris": [format!("{public_origin}/sso/{}/callback", i.id)],
                         "post_logout_redirect_uris": [format!("{public_origin}/")],
+                        "token_endpoint_auth_method": i.token_auth_method.as_str(),
                     })
                 })
                 .collect();
@@ -238,6 +246,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
             issuer: IssuerUrl::parse(simulator.issuer(instance.org), &policy).unwrap(),
             client_id: instance.client_id.to_owned(),
             client_secret: ClientSecret::new(secrets[instance.id].clone()).unwrap(),
+            token_auth_method: instance.token_auth_method,
         };
         tenants::add_instance(&db, new)
             .await
@@ -251,6 +260,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
             .expect("the server failed");
     });
     TestApp {
+        db,
         address,
         base_url,
         public_origin,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use app::backend::tenants::{self, NewInstance};
+use app::backend::tenants::{self, NewInstance, TokenAuthMethod};
 use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -947,6 +947,7 @@ pub async fn spawn_app_against_many(registrations: &[Registration<'_>]) -> Hosti
             issuer: IssuerUrl::parse(op.issuer(), &policy).unwrap(),
             client_id: op.client_id().to_owned(),
             client_secret: ClientSecret::new(op.client_secret().to_owned()).unwrap(),
+            token_auth_method: TokenAuthMethod::ClientSecretBasic,
         };
         tenants::add_instance(&db, new)
             .await

@@ -1,9 +1,12 @@
 //! Happy paths: signing in through each instance, landing where asked, signing out.
 
+use app::backend::tenants::{self, SecretSlot};
+use app::domain::{ClientSecret, InstanceId};
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    ACME_OKTA, ADA, GLOBEX_ENG, GLOBEX_OPS, GRACE, HANK, SESSION_COOKIE, spawn_app,
+    ACME_OKTA, ADA, GLOBEX_ENG, GLOBEX_OPS, GRACE, HANK, SESSION_COOKIE,
+    assert_refused_and_signed_out, reason, spawn_app,
 };
 
 #[tokio::test]
@@ -191,4 +194,53 @@ async fn metadata_and_keys_are_fetched_once_for_many_sign_ins() {
         (1, 1, 3),
         "{stats:?}"
     );
+}
+
+#[tokio::test]
+async fn an_instance_whose_current_secret_was_retired_signs_in_with_its_next_secret() {
+    let app = spawn_app().await;
+    let instance = InstanceId::parse(ACME_OKTA).unwrap();
+    // Okta generated a new secret and the old one was deactivated before we promoted it.
+    let retired = ClientSecret::new("a-secret-okta-no-longer-accepts".to_owned()).unwrap();
+    let active = ClientSecret::new(app.secrets[ACME_OKTA].clone()).unwrap();
+    tenants::set_secrets(&app.db, &instance, &retired, Some(&active))
+        .await
+        .unwrap();
+
+    let browser = app.browser();
+    browser.sign_in_ok(ACME_OKTA).await;
+
+    let (status, session) = browser.session().await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(session["instance_id"], ACME_OKTA);
+    let instances = tenants::list_instances(&app.db, None).await.unwrap();
+    let acme = instances.iter().find(|i| i.id == instance).unwrap();
+    assert_eq!(acme.working_secret, Some(SecretSlot::Next));
+    assert_eq!(
+        app.simulator.stats("acme").await.token,
+        2,
+        "one refusal, one retry"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_without_a_next_one_is_refused_without_a_retry() {
+    let app = spawn_app().await;
+    let instance = InstanceId::parse(ACME_OKTA).unwrap();
+    let wrong = ClientSecret::new("not-the-secret".to_owned()).unwrap();
+    tenants::set_secrets(&app.db, &instance, &wrong, None)
+        .await
+        .unwrap();
+
+    let browser = app.browser();
+    let outcome = browser.sign_in(ACME_OKTA, None, None).await;
+
+    assert_refused_and_signed_out(
+        &browser,
+        outcome.callback(),
+        StatusCode::BAD_REQUEST,
+        reason::UNUSABLE_ANSWER,
+    )
+    .await;
+    assert_eq!(app.simulator.stats("acme").await.token, 1);
 }

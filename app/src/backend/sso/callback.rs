@@ -10,12 +10,12 @@ use subtle::ConstantTimeEq;
 use super::SsoError;
 use super::flows::{self, PendingFlow};
 use super::keys::KeyError;
-use super::providers::{self, OidcClient};
+use super::providers::{self, Metadata, OidcClient};
 use super::verify::{self, Expected};
 use crate::backend::AppState;
 use crate::backend::db::now;
 use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
-use crate::backend::tenants;
+use crate::backend::tenants::{self, InstanceCredentials, SecretSlot};
 use crate::backend::tokens::digest;
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
 
@@ -80,12 +80,7 @@ pub async fn finish(
             "the instance's issuer changed during sign-in".into(),
         ));
     }
-    let client = providers::client(
-        &metadata,
-        &credentials,
-        app.settings.public_url.callback_url(instance),
-    )?;
-    let (id_token, access_token) = exchange_code(app, &client, &flow, code).await?;
+    let (id_token, access_token) = exchange_code(app, &metadata, &credentials, &flow, code).await?;
 
     let algorithms = providers::signing_algorithms(&metadata);
     let (_, kid) = verify::header(&id_token, &algorithms).map_err(invalid_token)?;
@@ -145,8 +140,40 @@ fn invalid_token(reason: verify::Invalid) -> SsoError {
 }
 
 /// Exchanges the code at the token endpoint of the flow's issuer (never one named by the
-/// response), authenticating with this instance's secret and proving PKCE.
+/// response), proving PKCE and authenticating with this instance's current secret. While Okta
+/// keeps two secrets active, a refusal with `invalid_client` is retried once with the next one,
+/// and the secret that worked is recorded for the settings page.
 async fn exchange_code(
+    app: &AppState,
+    metadata: &Metadata,
+    credentials: &InstanceCredentials,
+    flow: &PendingFlow,
+    code: String,
+) -> Result<(String, AccessToken), SsoError> {
+    let redirect_uri = app.settings.public_url.callback_url(&flow.instance);
+    let current = providers::client(
+        metadata,
+        credentials,
+        &credentials.client_secret,
+        redirect_uri.clone(),
+    )?;
+    let (tokens, slot) = match redeem(app, &current, flow, code.clone()).await {
+        Err(SsoError::CodeRejected(error)) if error == "invalid_client" => {
+            let Some(next_secret) = &credentials.next_secret else {
+                return Err(SsoError::CodeRejected(error));
+            };
+            let next = providers::client(metadata, credentials, next_secret, redirect_uri)?;
+            (redeem(app, &next, flow, code).await?, SecretSlot::Next)
+        }
+        other => (other?, SecretSlot::Current),
+    };
+    if credentials.instance.working_secret != Some(slot) {
+        tenants::record_working_secret(&app.db, &flow.instance, slot).await?;
+    }
+    Ok(tokens)
+}
+
+async fn redeem(
     app: &AppState,
     client: &OidcClient,
     flow: &PendingFlow,

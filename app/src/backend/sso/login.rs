@@ -33,6 +33,7 @@ pub async fn start(
     let client = providers::client(
         &metadata,
         &credentials,
+        &credentials.client_secret,
         app.settings.public_url.callback_url(instance),
     )?;
 

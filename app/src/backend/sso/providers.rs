@@ -12,15 +12,15 @@ use openidconnect::core::{
     CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, ProviderMetadata, RedirectUrl,
+    AdditionalProviderMetadata, AuthType, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    ProviderMetadata, RedirectUrl,
 };
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyCache;
 use super::{SsoError, cache_control};
-use crate::backend::tenants::InstanceCredentials;
-use crate::domain::IssuerUrl;
+use crate::backend::tenants::{InstanceCredentials, TokenAuthMethod};
+use crate::domain::{ClientSecret, IssuerUrl};
 
 /// Discovery fields beyond the core set that Orgpass acts on.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -191,20 +191,25 @@ pub(super) fn signing_algorithms(metadata: &Metadata) -> Vec<Algorithm> {
     }
 }
 
-/// An OpenID client for one instance: its own client id and secret, its own redirect URI.
+/// An OpenID client for one instance: its own client id, one of its secrets, its own
+/// redirect URI and its token endpoint authentication method.
 pub(super) fn client(
     metadata: &Metadata,
     credentials: &InstanceCredentials,
+    secret: &ClientSecret,
     redirect_uri: String,
 ) -> Result<OidcClient, SsoError> {
     let redirect = RedirectUrl::new(redirect_uri)
         .map_err(|e| SsoError::ProviderUnavailable(format!("redirect URI: {e}")))?;
+    let auth_type = match credentials.instance.token_auth_method {
+        TokenAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
+        TokenAuthMethod::ClientSecretPost => AuthType::RequestBody,
+    };
     Ok(CoreClient::from_provider_metadata(
         metadata.clone(),
         ClientId::new(credentials.instance.client_id.clone()),
-        Some(ClientSecret::new(
-            credentials.client_secret.expose().to_owned(),
-        )),
+        Some(openidconnect::ClientSecret::new(secret.expose().to_owned())),
     )
-    .set_redirect_uri(redirect))
+    .set_redirect_uri(redirect)
+    .set_auth_type(auth_type))
 }
