@@ -11,7 +11,7 @@ use super::SsoError;
 use super::flows::{self, PendingFlow};
 use super::keys::KeyError;
 use super::providers::{self, Metadata, OidcClient};
-use super::verify::{self, Expected};
+use super::verify::{self, Expected, IdTokenClaims};
 use crate::backend::AppState;
 use crate::backend::db::now;
 use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
@@ -102,7 +102,10 @@ pub async fn finish(
         leeway_secs: app.settings.clock_leeway.as_secs(),
         now: now(),
     };
-    let claims = verify::verify_id_token(&id_token, &keys, &expected).map_err(invalid_token)?;
+    let mut claims = verify::verify_id_token(&id_token, &keys, &expected).map_err(invalid_token)?;
+    if claims.name.is_none() || claims.email.is_none() {
+        complete_from_userinfo(app, &metadata, &access_token, &mut claims).await?;
+    }
     let identity = VerifiedIdentity {
         instance: flow.instance.clone(),
         issuer: flow.issuer.clone(),
@@ -133,6 +136,55 @@ fn check_response_issuer(
         None if required => Err(SsoError::IssuerMismatch("missing iss parameter".into())),
         None => Ok(()),
     }
+}
+
+/// Fills in a name or email the ID token left out from the issuer's userinfo endpoint, whose
+/// `sub` must be the ID token's (a mismatch means a substituted token: refuse).
+async fn complete_from_userinfo(
+    app: &AppState,
+    metadata: &Metadata,
+    access_token: &AccessToken,
+    claims: &mut IdTokenClaims,
+) -> Result<(), SsoError> {
+    let Some(endpoint) = metadata.userinfo_endpoint() else {
+        return Ok(());
+    };
+    let response = app
+        .providers
+        .http()
+        .get(endpoint.url().as_str())
+        .bearer_auth(access_token.secret())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
+    if !response.status().is_success() {
+        return Err(SsoError::ProviderUnavailable(format!(
+            "userinfo: HTTP {}",
+            response.status()
+        )));
+    }
+    let info: UserInfo = response
+        .json()
+        .await
+        .map_err(|e| SsoError::InvalidIdToken(format!("malformed userinfo response: {e}")))?;
+    if info.sub != claims.sub {
+        return Err(SsoError::InvalidIdToken(
+            "userinfo sub differs from the ID token's".into(),
+        ));
+    }
+    claims.name = claims.name.take().or(info.name);
+    claims.email = claims.email.take().or(info.email);
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 fn invalid_token(reason: verify::Invalid) -> SsoError {
