@@ -12,54 +12,61 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: args } = parseArgs({
-  options: {
-    config: { type: 'string' },
-    listen: { type: 'string', default: '127.0.0.1:3000' },
-    'data-dir': { type: 'string', default: join(root, 'data') },
-    fresh: { type: 'boolean', default: false },
-    orgpass: { type: 'string', default: join(root, 'target', 'debug', 'orgpass') },
-  },
-});
-if (!args.config) {
-  console.error('usage: stack.mjs --config FILE [--listen ADDR] [--data-dir DIR] [--fresh]');
-  process.exit(2);
+const run = promisify(execFile);
+
+/**
+ * Starts the simulator with `config`, registers its orgs and clients in orgpass's database,
+ * starts `orgpass serve` and waits until it answers. Returns `{ baseUrl, orgpassPid, stop }`.
+ */
+export async function startStack({ config: configPath, listen, dataDir, fresh = false, orgpass }) {
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  const dir = fresh ? mkdtempSync(join(tmpdir(), 'orgpass-')) : resolve(dataDir);
+  const baseUrl = `http://${listen}`;
+  const env = {
+    ...process.env,
+    ORGPASS_DATA_DIR: dir,
+    ORGPASS_PUBLIC_URL: baseUrl,
+    ORGPASS_LISTEN: listen,
+    ORGPASS_INSECURE_DEV_COOKIES: 'true',
+    ORGPASS_DEV_LOOPBACK_ISSUERS: 'true',
+    LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
+  };
+  const children = [];
+  let stopping = false;
+  const stop = (code = 0) => {
+    stopping = true;
+    for (const child of children) child.kill('SIGTERM');
+    if (fresh) rmSync(dir, { recursive: true, force: true });
+    return code;
+  };
+  const watch = (name, child) => {
+    children.push(child);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      console.error(`stack: ${name} exited (${signal ?? code}); stopping`);
+      process.exit(stop(code || 1));
+    });
+  };
+  const cli = (cliArgs, extraEnv = {}) =>
+    run(orgpass, cliArgs, { env: { ...env, ...extraEnv } }).then(({ stdout }) => stdout);
+
+  try {
+    const issuers = await startSimulator(configPath, watch);
+    await seed(config, issuers, cli);
+    const server = spawn(orgpass, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    watch('orgpass', server);
+    await waitForServer(baseUrl);
+    return { baseUrl, orgpassPid: server.pid, firstOrg: config.orgs[0]?.slug, stop };
+  } catch (error) {
+    stop();
+    throw error;
+  }
 }
 
-const config = JSON.parse(readFileSync(args.config, 'utf8'));
-const dataDir = args.fresh ? mkdtempSync(join(tmpdir(), 'orgpass-')) : resolve(args['data-dir']);
-const baseUrl = `http://${args.listen}`;
-const env = {
-  ...process.env,
-  ORGPASS_DATA_DIR: dataDir,
-  ORGPASS_PUBLIC_URL: baseUrl,
-  ORGPASS_LISTEN: args.listen,
-  ORGPASS_INSECURE_DEV_COOKIES: 'true',
-  ORGPASS_DEV_LOOPBACK_ISSUERS: 'true',
-  LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
-};
-const children = [];
-
-function stop(code) {
-  for (const child of children) child.kill('SIGTERM');
-  if (args.fresh) rmSync(dataDir, { recursive: true, force: true });
-  process.exit(code);
-}
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
-
-function watch(name, child) {
-  children.push(child);
-  child.on('exit', (code, signal) => {
-    console.error(`stack: ${name} exited (${signal ?? code}); stopping`);
-    stop(code || 1);
-  });
-}
-
-async function startSimulator() {
+async function startSimulator(configPath, watch) {
   const sim = spawn(
     process.execPath,
-    [join(root, 'end2end', 'simulator', 'main.mjs'), '--config', args.config, '--exit-on-stdin-close'],
+    [join(root, 'end2end', 'simulator', 'main.mjs'), '--config', configPath, '--exit-on-stdin-close'],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   watch('simulator', sim);
@@ -70,10 +77,6 @@ async function startSimulator() {
   return JSON.parse(line).orgs;
 }
 
-const run = promisify(execFile);
-const orgpass = (cliArgs, extraEnv = {}) =>
-  run(args.orgpass, cliArgs, { env: { ...env, ...extraEnv } }).then(({ stdout }) => stdout);
-
 /// The instance id is the path segment in the client's redirect URI: /sso/{id}/callback.
 function instanceId(client) {
   const match = /\/sso\/([^/]+)\/callback$/.exec(client.redirect_uris[0] ?? '');
@@ -81,20 +84,21 @@ function instanceId(client) {
   return match[1];
 }
 
-async function seed(issuers) {
-  const tenants = new Set(JSON.parse(await orgpass(['tenant', 'list', '--json'])).map((t) => t.slug));
-  const instances = new Set(JSON.parse(await orgpass(['instance', 'list', '--json'])).map((i) => i.id));
+async function seed(config, issuers, cli) {
+  const tenants = new Set(JSON.parse(await cli(['tenant', 'list', '--json'])).map((t) => t.slug));
+  const instances = new Set(JSON.parse(await cli(['instance', 'list', '--json'])).map((i) => i.id));
   for (const org of config.orgs) {
     if (!tenants.has(org.slug)) {
-      await orgpass(['tenant', 'add', org.slug, '--name', org.display_name ?? org.slug]);
+      await cli(['tenant', 'add', org.slug, '--name', org.display_name ?? org.slug]);
       console.error(`stack: registered organization ${org.slug}`);
     }
     for (const client of org.clients) {
       const id = instanceId(client);
       if (instances.has(id)) continue;
-      await orgpass(
+      await cli(
         ['instance', 'add', '--id', id, '--tenant', org.slug, '--label', client.label ?? 'Okta',
-          '--issuer', issuers[org.slug], '--client-id', client.client_id],
+          '--issuer', issuers[org.slug], '--client-id', client.client_id,
+          '--token-auth-method', client.token_endpoint_auth_method ?? 'client_secret_basic'],
         { ORGPASS_CLIENT_SECRET: client.client_secret },
       );
       console.error(`stack: registered instance ${id} of ${org.slug}`);
@@ -102,7 +106,7 @@ async function seed(issuers) {
   }
 }
 
-async function waitForServer() {
+async function waitForServer(baseUrl) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     try {
@@ -116,14 +120,38 @@ async function waitForServer() {
   throw new Error(`orgpass did not answer on ${baseUrl} within 60 s`);
 }
 
-try {
-  const issuers = await startSimulator();
-  await seed(issuers);
-  watch('orgpass', spawn(args.orgpass, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
-  await waitForServer();
-  const firstOrg = config.orgs[0]?.slug;
-  console.log(`\nOrgpass is running. Open ${baseUrl}/o/${firstOrg} and sign in (Ctrl-C stops).\n`);
-} catch (error) {
-  console.error(`stack: ${error.message}`);
-  stop(1);
+async function main() {
+  const { values: args } = parseArgs({
+    options: {
+      config: { type: 'string' },
+      listen: { type: 'string', default: '127.0.0.1:3000' },
+      'data-dir': { type: 'string', default: join(root, 'data') },
+      fresh: { type: 'boolean', default: false },
+      orgpass: { type: 'string', default: join(root, 'target', 'debug', 'orgpass') },
+    },
+  });
+  if (!args.config) {
+    console.error('usage: stack.mjs --config FILE [--listen ADDR] [--data-dir DIR] [--fresh]');
+    process.exit(2);
+  }
+  let stack;
+  try {
+    stack = await startStack({
+      config: args.config,
+      listen: args.listen,
+      dataDir: args['data-dir'],
+      fresh: args.fresh,
+      orgpass: args.orgpass,
+    });
+  } catch (error) {
+    console.error(`stack: ${error.message}`);
+    process.exit(1);
+  }
+  process.on('SIGINT', () => process.exit(stack.stop()));
+  process.on('SIGTERM', () => process.exit(stack.stop()));
+  console.log(`\nOrgpass is running. Open ${stack.baseUrl}/o/${stack.firstOrg} and sign in (Ctrl-C stops).\n`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await main();
 }
