@@ -30,6 +30,8 @@ export async function startStack({ config: configPath, listen, dataDir, fresh = 
     ORGPASS_INSECURE_DEV_COOKIES: 'true',
     ORGPASS_DEV_LOOPBACK_ISSUERS: 'true',
     LEPTOS_SITE_ROOT: join(root, 'target', 'site'),
+    // Set at build time by cargo-leptos; repeated here so a plain `cargo build` binary works too.
+    LEPTOS_OUTPUT_NAME: 'orgpass',
   };
   const children = [];
   let stopping = false;
