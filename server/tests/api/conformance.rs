@@ -5,12 +5,15 @@
 //! reason, no session cookie, `/api/session` answering 401, and no further call to the token
 //! endpoint (when the authorization response is at fault) or to the userinfo endpoint.
 
+use std::time::{Duration, Instant};
+
 use reqwest::StatusCode;
 
-use crate::helpers::{Recorded, SESSION_COOKIE, SignInOutcome, reason};
+use crate::helpers::{Recorded, SESSION_COOKIE, SignInOutcome, assert_refused, reason};
 use crate::hostile_op::{
-    HostileApp, HostileOp, OpBrowser, OpStats, Registration, SUBJECT, Scenario, TestKey,
-    USER_EMAIL, USER_NAME, VICTIM, spawn_app_against, spawn_app_against_many,
+    DeadIssuer, HostileApp, HostileOp, OpBrowser, OpStats, Registration, SUBJECT, Scenario,
+    TestKey, USER_EMAIL, USER_NAME, VICTIM, spawn_app_against, spawn_app_against_many,
+    spawn_app_against_many_with_timeout,
 };
 
 const CLIENT_ID: &str = "0oa1victimclient";
@@ -40,6 +43,16 @@ fn jws_header(token: &str) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// The claims of a compact JWS, decoded.
+fn jws_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let second = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(second)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 fn session_cookie_set(outcome: &SignInOutcome) -> Option<&Recorded> {
     outcome
         .hops
@@ -50,6 +63,16 @@ fn session_cookie_set(outcome: &SignInOutcome) -> Option<&Recorded> {
 /// The callback redirected with a session cookie, and the session names the provider's user
 /// at the victim instance. The provider saw no protocol mistake.
 async fn assert_signed_in(op: &HostileOp, browser: &OpBrowser, outcome: &SignInOutcome) {
+    assert_signed_in_at(op, browser, outcome, VICTIM).await;
+}
+
+/// [`assert_signed_in`] at this instance.
+async fn assert_signed_in_at(
+    op: &HostileOp,
+    browser: &OpBrowser,
+    outcome: &SignInOutcome,
+    instance: &str,
+) {
     let callback = outcome.callback();
     assert_eq!(
         callback.status,
@@ -64,7 +87,7 @@ async fn assert_signed_in(op: &HostileOp, browser: &OpBrowser, outcome: &SignInO
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["sub"], SUBJECT, "{session}");
     assert_eq!(session["issuer"], op.issuer(), "{session}");
-    assert_eq!(session["instance_id"], VICTIM, "{session}");
+    assert_eq!(session["instance_id"], instance, "{session}");
     assert_eq!(session["name"], USER_NAME, "{session}");
     assert_eq!(session["email"], USER_EMAIL, "{session}");
     assert_eq!(
@@ -81,6 +104,8 @@ enum Fault {
     AuthorizationResponse,
     /// The token response or its ID token: one token call, then nothing.
     TokenResponse,
+    /// The userinfo response: one token call, one userinfo call.
+    Userinfo,
 }
 
 /// An error page (4xx) with one of `reasons`, no session cookie on any hop, signed out, and no
@@ -124,11 +149,17 @@ async fn assert_rejected(
         Fault::AuthorizationResponse => {
             assert_eq!(stats.token, 0, "the code was redeemed anyway: {stats:?}")
         }
-        Fault::TokenResponse => assert_eq!(stats.token, 1, "{stats:?}"),
+        Fault::TokenResponse | Fault::Userinfo => {
+            assert_eq!(stats.token, 1, "{stats:?}")
+        }
     }
+    let userinfo_calls = match fault {
+        Fault::Userinfo => 1,
+        Fault::AuthorizationResponse | Fault::TokenResponse => 0,
+    };
     assert_eq!(
-        stats.userinfo, 0,
-        "userinfo called after a refusal: {stats:?}"
+        stats.userinfo, userinfo_calls,
+        "userinfo called after a refusal, or more than once: {stats:?}"
     );
 }
 
@@ -198,6 +229,19 @@ async fn a_well_behaved_provider_signs_the_user_in_from_a_correct_authorization_
     );
     let stats = op.stats();
     assert_eq!((stats.authorize, stats.token), (1, 1), "{stats:?}");
+    // The ID token names the user: nothing to ask the userinfo endpoint.
+    let claims = jws_claims(&op.last_id_token().unwrap());
+    assert_eq!(
+        (&claims["name"], &claims["email"]),
+        (
+            &serde_json::json!(USER_NAME),
+            &serde_json::json!(USER_EMAIL)
+        )
+    );
+    assert_eq!(
+        stats.userinfo, 0,
+        "userinfo called although the ID token has name and email: {stats:?}"
+    );
 }
 
 /// invalid-iss: the certification's issuer + "1" (here not even a URL: the port number
@@ -327,6 +371,47 @@ async fn the_code_is_redeemed_with_client_secret_basic_and_the_user_is_signed_in
     for wanted in ["openid", "profile", "email"] {
         assert!(scope.contains(&wanted), "{wanted} missing from {scope:?}");
     }
+}
+
+/// scope-userinfo-claims.
+#[tokio::test]
+async fn a_name_and_email_missing_from_the_id_token_are_taken_from_userinfo_with_the_access_token()
+{
+    let (op, app) = provider_and_app(Scenario::UserinfoClaims).await;
+    let (browser, outcome) = sign_in(&app).await;
+
+    // The session's name and email (checked here) can only have come from userinfo.
+    assert_signed_in(&op, &browser, &outcome).await;
+    let claims = jws_claims(&op.last_id_token().unwrap());
+    assert!(
+        claims.get("name").is_none() && claims.get("email").is_none(),
+        "{claims}"
+    );
+    let stats = op.stats();
+    assert_eq!((stats.token, stats.userinfo), (1, 1), "{stats:?}");
+    let access_token = op.last_access_token().expect("no access token issued");
+    assert_eq!(op.userinfo_bearers(), vec![Some(access_token)]);
+}
+
+/// userinfo-invalid-sub.
+#[tokio::test]
+async fn a_userinfo_response_for_another_subject_is_rejected() {
+    let (op, app) = provider_and_app(Scenario::UserinfoInvalidSub).await;
+    let (browser, outcome) = sign_in(&app).await;
+
+    assert_refused(
+        outcome.callback(),
+        StatusCode::BAD_REQUEST,
+        reason::BAD_ID_TOKEN,
+    );
+    assert_rejected(
+        &op,
+        &browser,
+        &outcome,
+        Fault::Userinfo,
+        &[reason::BAD_ID_TOKEN],
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,4 +664,81 @@ async fn a_valid_id_token_of_another_tenants_provider_in_this_providers_flow_is_
             "publish={publish}: the app called B during A's flow"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Availability
+// ---------------------------------------------------------------------------------------------
+
+/// Tenant A's issuer accepts connections and never answers. While A's sign-in waits on it, a
+/// sign-in at tenant B's (working) provider goes through; A's then ends with the 502 error page
+/// once the app's IdP timeout has passed, and not much later.
+#[tokio::test]
+async fn a_dead_issuer_does_not_hold_up_another_tenants_sign_in_and_fails_within_the_timeout() {
+    const IDP_TIMEOUT: Duration = Duration::from_secs(3);
+    let dead = DeadIssuer::start().await;
+    let op_b = HostileOp::start("0oa1bystanderb", TestKey::Rsa2).await;
+    let app = spawn_app_against_many_with_timeout(
+        &[
+            Registration {
+                op: &dead,
+                tenant: "stalled",
+                instance: "stalled-okta",
+            },
+            Registration {
+                op: &op_b,
+                tenant: "bystander",
+                instance: "bystander-okta",
+            },
+        ],
+        IDP_TIMEOUT.as_secs(),
+    )
+    .await;
+
+    let browser_a = app.browser();
+    let started = Instant::now();
+    let a = tokio::spawn(async move {
+        let response = browser_a.login("stalled-okta").await;
+        (response, started.elapsed(), browser_a)
+    });
+    // A really is waiting on its dead issuer before B starts.
+    dead.wait_for_a_connection(IDP_TIMEOUT / 2).await;
+
+    let browser_b = app.browser();
+    let outcome = browser_b.sign_in("bystander-okta").await;
+    let b_elapsed = started.elapsed();
+
+    assert!(
+        !a.is_finished(),
+        "A's sign-in ended before B's, which took {b_elapsed:?}"
+    );
+    assert_signed_in_at(&op_b, &browser_b, &outcome, "bystander-okta").await;
+
+    let (response, a_elapsed, browser_a) = a.await.expect("A's sign-in task panicked");
+    assert!(
+        b_elapsed < a_elapsed,
+        "B took {b_elapsed:?}, A {a_elapsed:?}"
+    );
+    assert_eq!(
+        response.status,
+        StatusCode::BAD_GATEWAY,
+        "A's login: {response:#?}"
+    );
+    assert!(
+        response.body.contains(r#"data-testid="sign-in-error""#),
+        "not the sign-in error page: {}",
+        response.body
+    );
+    assert!(response.header("location").is_none(), "{response:#?}");
+    assert!(response.set_cookie(SESSION_COOKIE).is_none());
+    assert!(
+        a_elapsed >= IDP_TIMEOUT - Duration::from_millis(250),
+        "A's login failed after {a_elapsed:?}, before the {IDP_TIMEOUT:?} timeout: it did not wait for the dead issuer"
+    );
+    assert!(
+        a_elapsed < IDP_TIMEOUT + Duration::from_secs(2),
+        "A's login took {a_elapsed:?}, well past the {IDP_TIMEOUT:?} IdP timeout"
+    );
+    assert_eq!(browser_a.session().await.0, StatusCode::UNAUTHORIZED);
+    assert!(dead.accepted() >= 1);
 }

@@ -41,6 +41,8 @@ use crate::helpers::{Recorded, SignInOutcome};
 pub const SUBJECT: &str = "00u1hostilevictim";
 pub const USER_NAME: &str = "Vic Tim";
 pub const USER_EMAIL: &str = "vic@victim.example";
+/// The subject the userinfo endpoint names in the `UserinfoInvalidSub` scenario.
+pub const OTHER_SUBJECT: &str = "00u1someoneelse";
 
 pub fn unix_now() -> i64 {
     SystemTime::now()
@@ -269,6 +271,14 @@ pub enum Scenario {
     // --- the token response ---
     /// `token_type` spelled this way (e.g. `bEARER`).
     TokenType(&'static str),
+
+    // --- userinfo ---
+    /// scope-userinfo-claims: the ID token carries neither `name` nor `email`; the userinfo
+    /// endpoint returns the same `sub` with both.
+    UserinfoClaims,
+    /// userinfo-invalid-sub: the ID token carries neither `name` nor `email`; the userinfo
+    /// endpoint answers for another subject ([`OTHER_SUBJECT`]).
+    UserinfoInvalidSub,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,6 +342,9 @@ struct OpState {
     access_tokens: Mutex<HashMap<String, String>>,
     last_authorize: Mutex<Option<AuthorizeRequest>>,
     last_id_token: Mutex<Option<String>>,
+    last_access_token: Mutex<Option<String>>,
+    /// The bearer token of every userinfo request, in order (`None`: no bearer token).
+    userinfo_bearers: Mutex<Vec<Option<String>>>,
     violations: Mutex<Vec<String>>,
 }
 
@@ -378,6 +391,8 @@ impl HostileOp {
             access_tokens: Mutex::new(HashMap::new()),
             last_authorize: Mutex::new(None),
             last_id_token: Mutex::new(None),
+            last_access_token: Mutex::new(None),
+            userinfo_bearers: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
         });
         let router = Router::new()
@@ -397,19 +412,6 @@ impl HostileOp {
 
     pub fn issuer(&self) -> &str {
         &self.state.issuer
-    }
-
-    pub fn client_id(&self) -> &str {
-        &self.state.client_id
-    }
-
-    pub fn client_secret(&self) -> &str {
-        &self.state.client_secret
-    }
-
-    /// The only redirect URI the provider accepts (exact match).
-    pub fn register_redirect_uri(&self, uri: String) {
-        *lock(&self.state.redirect_uri) = Some(uri);
     }
 
     pub fn set_scenario(&self, scenario: Scenario) {
@@ -440,6 +442,16 @@ impl HostileOp {
 
     pub fn last_id_token(&self) -> Option<String> {
         lock(&self.state.last_id_token).clone()
+    }
+
+    /// The access token of the last token response.
+    pub fn last_access_token(&self) -> Option<String> {
+        lock(&self.state.last_access_token).clone()
+    }
+
+    /// The bearer token each userinfo request carried, in order.
+    pub fn userinfo_bearers(&self) -> Vec<Option<String>> {
+        lock(&self.state.userinfo_bearers).clone()
     }
 
     /// Every protocol mistake the Relying Party made so far.
@@ -710,6 +722,7 @@ async fn token(
     }
     let access_token = random_token("hostile-at-");
     lock(&op.access_tokens).insert(access_token.clone(), SUBJECT.to_owned());
+    *lock(&op.last_access_token) = Some(access_token.clone());
     let id_token = mint_id_token(&op, &scenario, grant.nonce.as_deref(), &access_token);
     *lock(&op.last_id_token) = Some(id_token.clone());
     let token_type = match scenario {
@@ -762,6 +775,10 @@ fn mint_id_token(
         Scenario::AudWithAnotherAudience => claims["aud"] = json!([op.client_id, "other"]),
         Scenario::AudAsOneElementArray => claims["aud"] = json!([op.client_id]),
         Scenario::MissingClaim(name) => remove(&mut claims, name),
+        Scenario::UserinfoClaims | Scenario::UserinfoInvalidSub => {
+            remove(&mut claims, "name");
+            remove(&mut claims, "email");
+        }
         Scenario::InvalidNonce => claims["nonce"] = json!(format!("{}1", nonce.unwrap_or(""))),
         Scenario::KidAbsentSingleJwks => remove(&mut header, "kid"),
         Scenario::KidAbsentMultipleJwks { sign_with } => {
@@ -818,6 +835,7 @@ async fn userinfo(State(op): Op, headers: HeaderMap) -> Response {
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_owned());
+    lock(&op.userinfo_bearers).push(bearer.clone());
     let known = bearer.is_some_and(|token| lock(&op.access_tokens).contains_key(&token));
     if !known {
         op.violation("userinfo: no valid access token in the Authorization header".into());
@@ -827,12 +845,118 @@ async fn userinfo(State(op): Op, headers: HeaderMap) -> Response {
         )
             .into_response();
     }
-    Json(json!({ "sub": SUBJECT, "name": USER_NAME, "email": USER_EMAIL })).into_response()
+    let sub = match op.scenario() {
+        Scenario::UserinfoInvalidSub => OTHER_SUBJECT,
+        _ => SUBJECT,
+    };
+    Json(json!({ "sub": sub, "name": USER_NAME, "email": USER_EMAIL })).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A dead issuer
+// ---------------------------------------------------------------------------------------------
+
+/// An "issuer" that accepts TCP connections and never answers a byte: every stream it
+/// accepts is held open until it is dropped, so a client waits for its own timeout.
+pub struct DeadIssuer {
+    issuer: String,
+    client_secret: String,
+    accepted: Arc<AtomicU32>,
+    server: JoinHandle<()>,
+}
+
+impl Drop for DeadIssuer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl DeadIssuer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("cannot bind the dead issuer");
+        let address: SocketAddr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&accepted);
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        Self {
+            issuer: format!("http://{address}"),
+            client_secret: random_token("dead-secret-"),
+            accepted,
+            server,
+        }
+    }
+
+    /// Connections accepted (and never answered) so far.
+    pub fn accepted(&self) -> u32 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least one connection was accepted; panics after `limit`.
+    pub async fn wait_for_a_connection(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.accepted() == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nobody connected to the dead issuer within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Orgpass against hostile providers
 // ---------------------------------------------------------------------------------------------
+
+/// Anything an instance can be registered against.
+pub trait RegisteredIssuer: Sync {
+    fn issuer(&self) -> &str;
+    fn client_id(&self) -> &str;
+    fn client_secret(&self) -> &str;
+    /// Learns the instance's exact redirect URI.
+    fn register_redirect_uri(&self, _uri: String) {}
+}
+
+impl RegisteredIssuer for HostileOp {
+    fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    fn client_id(&self) -> &str {
+        &self.state.client_id
+    }
+
+    fn client_secret(&self) -> &str {
+        &self.state.client_secret
+    }
+
+    /// The only redirect URI the provider accepts (exact match).
+    fn register_redirect_uri(&self, uri: String) {
+        *lock(&self.state.redirect_uri) = Some(uri);
+    }
+}
+
+impl RegisteredIssuer for DeadIssuer {
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn client_id(&self) -> &str {
+        "0oa1deadclient"
+    }
+
+    fn client_secret(&self) -> &str {
+        &self.client_secret
+    }
+}
 
 /// The tenant and instance registered against a single hostile provider.
 pub const VICTIM_TENANT: &str = "victim";
@@ -840,7 +964,7 @@ pub const VICTIM: &str = "victim-okta";
 
 /// One instance to register: which provider, in which tenant, under which instance id.
 pub struct Registration<'a> {
-    pub op: &'a HostileOp,
+    pub op: &'a dyn RegisteredIssuer,
     pub tenant: &'static str,
     pub instance: &'static str,
 }
@@ -888,9 +1012,18 @@ pub async fn spawn_app_against(op: &HostileOp) -> HostileApp {
     .await
 }
 
-/// Orgpass built as `helpers::spawn_app_with` builds it (dev cookies, loopback issuers), with
-/// one instance per registration; each provider learns its instance's exact redirect URI.
+/// Orgpass built as `helpers::spawn_app_with` builds it (dev cookies, loopback issuers, a 5 s
+/// IdP timeout), with one instance per registration; each provider learns its instance's exact
+/// redirect URI.
 pub async fn spawn_app_against_many(registrations: &[Registration<'_>]) -> HostileApp {
+    spawn_app_against_many_with_timeout(registrations, 5).await
+}
+
+/// [`spawn_app_against_many`] with this IdP timeout (`idp_timeout_secs`).
+pub async fn spawn_app_against_many_with_timeout(
+    registrations: &[Registration<'_>],
+    idp_timeout_secs: u64,
+) -> HostileApp {
     init_logging();
     let data_dir = tempfile::tempdir().expect("cannot create a temporary data directory");
     let storage = StorageArgs {
@@ -904,7 +1037,7 @@ pub async fn spawn_app_against_many(registrations: &[Registration<'_>]) -> Hosti
         allowed_issuer_hosts: Vec::new(),
         session_ttl_secs: 3600,
         clock_leeway_secs: 60,
-        idp_timeout_secs: 5,
+        idp_timeout_secs,
     };
     let leptos_options = LeptosOptions::builder()
         .output_name("orgpass")
