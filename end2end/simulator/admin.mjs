@@ -6,8 +6,17 @@ export async function handleAdmin(org, req, res, path) {
   const route = `${req.method} ${path}`;
   switch (route) {
     case 'POST /__sim/keys/rotate': {
-      const { retire_previous = false, publish = true } = await readJson(req);
-      return sendJson(res, 200, await org.rotateKeys({ retirePrevious: retire_previous, publish }));
+      const { retire_previous = false, publish = true, activate = true } = await readJson(req);
+      return sendJson(res, 200, await org.rotateKeys({ retirePrevious: retire_previous, publish, activate }));
+    }
+    case 'POST /__sim/keys/activate': {
+      const { kid } = await readJson(req);
+      return sendJson(res, 200, org.activateKey(kid));
+    }
+    case 'POST /__sim/keys/outage': {
+      const { down = true } = await readJson(req);
+      org.keysDown = Boolean(down);
+      return sendEmpty(res);
     }
     case 'POST /__sim/tamper': {
       const { claims = {}, sign_with: signWith = 'current' } = await readJson(req);

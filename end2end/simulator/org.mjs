@@ -4,7 +4,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createMemoryAdapter } from './adapter.mjs';
 import { handleAdmin } from './admin.mjs';
-import { sendError, sendJson } from './http.mjs';
+import { HttpError, sendError, sendJson } from './http.mjs';
 import { completeInteraction } from './interactions.mjs';
 import { generateSigningKey, tamperIdToken } from './keys.mjs';
 import { buildProvider, interactionPath, ROUTES } from './provider.mjs';
@@ -68,12 +68,30 @@ export class Org {
     return this.users.find((u) => u.email === hint || u.preferred_username === hint);
   }
 
-  async rotateKeys({ retirePrevious, publish }) {
+  /**
+   * A new key. `activate: false` stages it, as Okta does weeks ahead: published, not yet
+   * signing, until `activateKey`.
+   */
+  async rotateKeys({ retirePrevious, publish, activate }) {
     const key = { ...(await generateSigningKey()), published: publish };
-    this.keys = [key, ...(retirePrevious ? [] : this.keys)];
+    const [signing, ...older] = this.keys;
+    if (activate) this.keys = [key, ...(retirePrevious ? [] : this.keys)];
+    else this.keys = [signing, key, ...(retirePrevious ? [] : older)];
     this.#rebuildProvider();
     return { kid: key.kid, published_kids: this.#publishedKeys().map((k) => k.kid) };
   }
+
+  /** Starts signing with a staged key. */
+  activateKey(kid) {
+    const key = this.keys.find((k) => k.kid === kid);
+    if (!key) throw new HttpError(404, `no key ${kid}`);
+    this.keys = [key, ...this.keys.filter((k) => k !== key)];
+    this.#rebuildProvider();
+    return { kid, published_kids: this.#publishedKeys().map((k) => k.kid) };
+  }
+
+  /** While true, the keys endpoint answers 503, like an IdP outage. */
+  keysDown = false;
 
   /** Arms a one-shot rewrite of the next successful token response's id_token. */
   armTamper(fault) {
@@ -109,6 +127,7 @@ export class Org {
     if (path.startsWith(interactionPath(''))) return completeInteraction(this, req, res);
     // Served here rather than by oidc-provider, which would publish every key it holds.
     if (path === ROUTES.jwks && req.method === 'GET') {
+      if (this.keysDown) return sendJson(res, 503, { error: 'temporarily_unavailable' });
       return sendJson(res, 200, { keys: this.#publishedKeys().map((k) => k.publicJwk) }, {
         'cache-control': `max-age=${this.jwksMaxAge}`,
       });

@@ -437,6 +437,30 @@ impl Simulator {
             .unwrap()
     }
 
+    /// `POST /__sim/keys/rotate` with `activate: false`: the new key is published, not signing.
+    pub async fn stage_key(&self, org: &str) -> String {
+        let body = json!({ "activate": false });
+        let staged: Value = self
+            .admin(org, "/__sim/keys/rotate", Some(body))
+            .await
+            .json()
+            .await
+            .unwrap();
+        staged["kid"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /__sim/keys/activate`: a staged key starts signing.
+    pub async fn activate_key(&self, org: &str, kid: &str) {
+        self.admin(org, "/__sim/keys/activate", Some(json!({ "kid": kid })))
+            .await;
+    }
+
+    /// `POST /__sim/keys/outage`: the keys endpoint fails (503) while `down`.
+    pub async fn keys_outage(&self, org: &str, down: bool) {
+        self.admin(org, "/__sim/keys/outage", Some(json!({ "down": down })))
+            .await;
+    }
+
     /// `POST /__sim/tamper`: rewrites the next ID token the org issues.
     pub async fn tamper(&self, org: &str, fault: Value) {
         self.admin(org, "/__sim/tamper", Some(fault)).await;

@@ -244,3 +244,50 @@ async fn a_wrong_secret_without_a_next_one_is_refused_without_a_retry() {
     .await;
     assert_eq!(app.simulator.stats("acme").await.token, 1);
 }
+
+#[tokio::test]
+async fn a_staged_key_changes_nothing_until_activated_then_costs_one_refetch() {
+    let app = spawn_app().await;
+    app.browser().sign_in_ok(ACME_OKTA).await;
+    app.simulator.reset_stats("acme").await;
+
+    let staged = app.simulator.stage_key("acme").await;
+    app.browser().sign_in_ok(ACME_OKTA).await;
+    assert_eq!(
+        app.simulator.stats("acme").await.keys,
+        0,
+        "nothing new to fetch yet"
+    );
+
+    app.simulator.activate_key("acme", &staged).await;
+    for _ in 0..3 {
+        app.browser().sign_in_ok(ACME_OKTA).await;
+    }
+    assert_eq!(
+        app.simulator.stats("acme").await.keys,
+        1,
+        "one refetch for the new kid"
+    );
+}
+
+#[tokio::test]
+async fn sign_ins_keep_working_on_cached_keys_while_the_key_endpoint_is_down() {
+    let app = spawn_app().await;
+    app.browser().sign_in_ok(ACME_OKTA).await;
+
+    app.simulator.keys_outage("acme", true).await;
+    for _ in 0..3 {
+        app.browser().sign_in_ok(ACME_OKTA).await;
+    }
+
+    // And a rotation during the outage cannot be followed: that sign-in fails cleanly.
+    app.simulator.rotate_keys("acme", false, true).await;
+    let browser = app.browser();
+    let outcome = browser.sign_in(ACME_OKTA, None, None).await;
+    assert!(
+        outcome.callback().status.is_client_error() || outcome.callback().status.is_server_error()
+    );
+    assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
+
+    app.simulator.keys_outage("acme", false).await;
+}
