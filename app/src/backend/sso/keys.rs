@@ -18,6 +18,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use super::cache_control;
 
 pub(super) const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 const UNKNOWN_KID_TTL: Duration = Duration::from_secs(60);
 /// Bounds the negative cache, so forged kids cannot grow memory without limit.
 const UNKNOWN_KID_LIMIT: usize = 1024;
@@ -90,7 +91,17 @@ impl KeySet {
 #[derive(Default)]
 struct FetchState {
     last_forced: Option<Instant>,
+    /// When the last fetch failed: no new attempt for [`FAILURE_BACKOFF`], so lookups queued
+    /// behind a dead IdP do not each wait out a timeout.
+    last_failure: Option<Instant>,
     unknown_kids: HashMap<String, Instant>,
+}
+
+impl FetchState {
+    fn backing_off(&self) -> bool {
+        self.last_failure
+            .is_some_and(|at| at.elapsed() < FAILURE_BACKOFF)
+    }
 }
 
 #[derive(Default)]
@@ -176,6 +187,18 @@ impl KeyCache {
                 return Err(KeyError::Unknown(kid.map(str::to_owned)));
             }
         }
+        if state.backing_off() {
+            // The IdP failed moments ago: answer from what we have rather than queue again.
+            return match &now_current {
+                Some(set) => match set.matching(kid) {
+                    keys if keys.is_empty() => Err(KeyError::Unknown(kid.map(str::to_owned))),
+                    keys => Ok(keys),
+                },
+                None => Err(KeyError::Unavailable(
+                    "the last fetch failed; retrying later".into(),
+                )),
+            };
+        }
         let stale = now_current.as_ref().is_some_and(|set| !set.is_fresh());
         if !stale && now_current.is_some() {
             // A fresh set without this kid: a forced refetch, within limits.
@@ -193,15 +216,19 @@ impl KeyCache {
             state.last_forced = Some(Instant::now());
         }
         let set = match fetch(&self.http, jwks_uri).await {
-            Ok(set) => entry.replace(set),
-            // Stale-if-error: keep verifying with the last good keys.
-            Err(error) => match now_current {
-                Some(old) => {
-                    tracing::warn!(%jwks_uri, %error, "key refresh failed; keeping the cached keys");
-                    old
-                }
-                None => return Err(KeyError::Unavailable(error)),
-            },
+            Ok(set) => {
+                state.last_failure = None;
+                entry.replace(set)
+            }
+            Err(error) => {
+                state.last_failure = Some(Instant::now());
+                // Stale-if-error: keep verifying with the last good keys.
+                let Some(old) = now_current else {
+                    return Err(KeyError::Unavailable(error));
+                };
+                tracing::warn!(%jwks_uri, %error, "key refresh failed; keeping the cached keys");
+                old
+            }
         };
         let keys = set.matching(kid);
         if keys.is_empty() {
@@ -229,17 +256,21 @@ impl KeyCache {
         let jwks_uri = jwks_uri.to_owned();
         handle.spawn(async move {
             // Skip if a fetch is already running: that one will bring the new keys.
-            let Ok(_state) = entry.fetch.try_lock() else {
+            let Ok(mut state) = entry.fetch.try_lock() else {
                 return;
             };
-            if entry.current().is_some_and(|set| !set.is_nearly_due()) {
+            if state.backing_off() || entry.current().is_some_and(|set| !set.is_nearly_due()) {
                 return;
             }
             match fetch(&http, &jwks_uri).await {
                 Ok(set) => {
+                    state.last_failure = None;
                     entry.replace(set);
                 }
-                Err(error) => tracing::warn!(%jwks_uri, %error, "background key refresh failed"),
+                Err(error) => {
+                    state.last_failure = Some(Instant::now());
+                    tracing::warn!(%jwks_uri, %error, "background key refresh failed");
+                }
             }
         });
     }
@@ -274,4 +305,617 @@ async fn fetch(http: &reqwest::Client, jwks_uri: &str) -> Result<KeySet, String>
         fetched_at: Instant::now(),
         ttl,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every test runs a real JWKS endpoint on 127.0.0.1 and counts the requests it receives.
+
+    use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+
+    use axum::extract::State;
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    // Test fixtures: RSA-2048 *public* keys generated once with
+    // `openssl genrsa 2048 | openssl rsa -pubout`; the private halves were discarded.
+    const K1: &str = r#"{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","e":"AQAB","n":"ra3uM2fO3XcbE7F5lupX9BOpUSdio9YKgqolpti8Yq-gN43EuCSmsZf1WBVZF0Z9NhenBMm5icdJ5YQ6H4wElM4OeTgB1L-B5nTMwmlEwzqLMk485XmRQAhg7BNXMVSgTlZolYntcoe0DzqKDFKYVPQtvZVs89zu1d1Egn1IS_nIikVo24ObNtM90tkL4ImMUfS428Ce66-cvBsDCTLdt0OsSdflxb7Z1rB-vpwPcyQokfST7aMvNTLIkNhas4qOrA5XaLtYHvB8QxXJI32A9lcKCur0GwPCkbYSu73F9Hu2qllBnwB4R5QjC6WuqXCECmxeo69BOf_3dmJd255wWQ"}"#;
+    const K2: &str = r#"{"kty":"RSA","kid":"k2","use":"sig","alg":"RS256","e":"AQAB","n":"2xsDG3EPtGYaXNCHqQN4rvIev_ZcF2SZwuE1ckZuUs3hRk21nqPi89lqGBZM52C8jtS2VVmH1O6VG4LgNI9XqFBzd3mh2j-71QmiQ5AbRaC8Bi_tfx3susBazFpYyh1sXn_YMdKRdO07c_C4ku0AZ5CfcZoWspLJeDBrZHxct-U0SrZ6kEZ5OB_H_hqlunQuJB84QalPC9M5bxQVB6ddsRCInvDCji2PB5Q3MX619RAFSqdrh8t64Xw5fnBs0FYuMJO_EH7T7WYaiGFcli-j2F0HoL7Kp5GdZ6KxpJSqV770qcc-_qRLvHyLPRIDCsO-lzVlj35iYy9CfIIM27Bnnw"}"#;
+    const K3: &str = r#"{"kty":"RSA","kid":"k3","use":"sig","alg":"RS256","e":"AQAB","n":"v2HIkdZKU9VoDkU55JKRO6l84xkkzXtkiKcSbJ6IR7cgGVaCjc72HKR1Gq1C6hdgdO8wgIlI6oWcOoIl2kOEaqxhbk2WJLew4BVRXBVeDZxiLmxfFXYgHbwwUGDew_BuIpzq5b0LwBHmymk0mzmyhbfnloOGLHoMBu0QDLLYSMQk2PqcpkfVKnA_UP5y0IQRuDflNPWaFK_4e9Z-Ui3bb96vDwo8Bj3Sk9UYQl9hrpFDIrOxBOzD7gT-aXAmD7mQJV3O_up6C_NM4PtlGj6Lt6--899iTRFmvBfAFKECypjwDWVXHnm-iLiFkd_Y317jdo6LdKx94XDJVO9RR3d1bw"}"#;
+
+    fn jwk(text: &str) -> Value {
+        serde_json::from_str(text).expect("fixture JWKs are valid JSON")
+    }
+
+    /// A fixture with some members replaced (`null` removes the member).
+    fn jwk_with(text: &str, changes: &Value) -> Value {
+        let mut key = jwk(text);
+        let object = key.as_object_mut().expect("fixture JWKs are objects");
+        for (name, value) in changes.as_object().expect("changes are an object") {
+            if value.is_null() {
+                object.remove(name);
+            } else {
+                object.insert(name.clone(), value.clone());
+            }
+        }
+        key
+    }
+
+    /// What the fake IdP serves; tests change it between steps.
+    #[derive(Default)]
+    struct Idp {
+        jwks: Mutex<Value>,
+        /// When non-zero, every request is answered with this status.
+        fail_with: AtomicU16,
+        delay_ms: AtomicU64,
+        cache_control: Mutex<Option<&'static str>>,
+        hits: AtomicUsize,
+    }
+
+    async fn serve_keys(State(idp): State<Arc<Idp>>) -> Response {
+        idp.hits.fetch_add(1, Ordering::SeqCst);
+        let delay = idp.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        let status = idp.fail_with.load(Ordering::SeqCst);
+        if status != 0 {
+            return StatusCode::from_u16(status)
+                .expect("a valid status")
+                .into_response();
+        }
+        let body = idp.jwks.lock().expect("not poisoned").clone();
+        let mut response = axum::Json(body).into_response();
+        if let Some(value) = *idp.cache_control.lock().expect("not poisoned") {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        }
+        response
+    }
+
+    struct TestIdp {
+        idp: Arc<Idp>,
+        uri: String,
+    }
+
+    impl TestIdp {
+        async fn start(keys: &[Value]) -> Self {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind a local port");
+            let addr = listener.local_addr().expect("a local address");
+            let idp = Arc::new(Idp::default());
+            let router = axum::Router::new()
+                .route("/keys", axum::routing::get(serve_keys))
+                .with_state(Arc::clone(&idp));
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            let server = Self {
+                idp,
+                uri: format!("http://{addr}/keys"),
+            };
+            server.publish(keys);
+            server
+        }
+
+        fn publish(&self, keys: &[Value]) {
+            *self.idp.jwks.lock().expect("not poisoned") = json!({ "keys": keys });
+        }
+
+        fn publish_raw(&self, document: Value) {
+            *self.idp.jwks.lock().expect("not poisoned") = document;
+        }
+
+        fn fail_with(&self, status: u16) {
+            self.idp.fail_with.store(status, Ordering::SeqCst);
+        }
+
+        fn delay(&self, delay: Duration) {
+            let millis = u64::try_from(delay.as_millis()).expect("a short delay");
+            self.idp.delay_ms.store(millis, Ordering::SeqCst);
+        }
+
+        fn cache_control(&self, value: Option<&'static str>) {
+            *self.idp.cache_control.lock().expect("not poisoned") = value;
+        }
+
+        fn hits(&self) -> usize {
+            self.idp.hits.load(Ordering::SeqCst)
+        }
+    }
+
+    fn new_cache() -> Arc<KeyCache> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        Arc::new(KeyCache::new(http))
+    }
+
+    /// A lookup's result for failure messages (keys have no `Debug`).
+    fn outcome(result: &Result<Vec<Arc<VerificationKey>>, KeyError>) -> String {
+        match result {
+            Ok(keys) => format!("Ok({} keys)", keys.len()),
+            Err(error) => format!("Err({error:?})"),
+        }
+    }
+
+    /// White box: makes the cached set for `uri` look `age` old, so lifetimes can be tested
+    /// without sleeping for minutes.
+    fn age_cached_set(cache: &KeyCache, uri: &str, age: Duration) {
+        let entry = cache.entry(uri);
+        let set = entry.current().expect("a cached set");
+        entry.replace(KeySet {
+            keys: set.keys.clone(),
+            fetched_at: Instant::now()
+                .checked_sub(age)
+                .expect("the monotonic clock reaches back that far"),
+            ttl: set.ttl,
+        });
+    }
+
+    fn cached_ttl(cache: &KeyCache, uri: &str) -> Duration {
+        cache.entry(uri).current().expect("a cached set").ttl
+    }
+
+    /// White box: makes the last failed fetch look older than the failure backoff.
+    async fn outlive_failure_backoff(cache: &KeyCache, uri: &str) {
+        let entry = cache.entry(uri);
+        let mut state = entry.fetch.lock().await;
+        let last = state.last_failure.expect("a fetch failed");
+        state.last_failure = Some(
+            last.checked_sub(FAILURE_BACKOFF)
+                .expect("the clock reaches back"),
+        );
+    }
+
+    /// White box: makes the last forced refetch look `age` old.
+    async fn age_last_forced_refetch(cache: &KeyCache, uri: &str, age: Duration) {
+        let entry = cache.entry(uri);
+        let mut state = entry.fetch.lock().await;
+        let last = state.last_forced.expect("a forced refetch happened");
+        state.last_forced = Some(last.checked_sub(age).expect("the clock reaches back"));
+    }
+
+    async fn wait_for_hits(server: &TestIdp, expected: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while server.hits() < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_fixtures_are_usable_signature_keys() {
+        for fixture in [K1, K2, K3] {
+            let key = VerificationKey::from_jwk(&jwk(fixture)).expect("an RSA signature key");
+            assert!(key.fits(Algorithm::RS256));
+            assert!(!key.fits(Algorithm::PS256), "the JWK pins RS256");
+            assert!(!key.fits(Algorithm::ES256));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_known_kid_is_served_from_cache_without_refetching() {
+        let server = TestIdp::start(&[jwk(K1), jwk(K2)]).await;
+        let cache = new_cache();
+
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(server.hits(), 1);
+        for i in 0..100 {
+            let kid = if i % 2 == 0 { "k1" } else { "k2" };
+            assert_eq!(
+                cache.resolve(&server.uri, Some(kid)).await.unwrap().len(),
+                1
+            );
+        }
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 2);
+        assert_eq!(server.hits(), 1, "cached keys must not be refetched");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_rotation_a_thousand_concurrent_lookups_of_the_new_kid_cause_exactly_one_fetch()
+    {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+        assert_eq!(server.hits(), 1);
+
+        server.publish(&[jwk(K1), jwk(K2)]);
+        // Slow enough that every lookup arrives while the one fetch is in flight.
+        server.delay(Duration::from_millis(50));
+        let lookups: Vec<_> = (0..1000)
+            .map(|_| {
+                let cache = Arc::clone(&cache);
+                let uri = server.uri.clone();
+                tokio::spawn(async move { cache.resolve(&uri, Some("k2")).await })
+            })
+            .collect();
+        for lookup in lookups {
+            let keys = lookup.await.expect("no panic").expect("k2 is published");
+            assert_eq!(keys.len(), 1);
+        }
+        assert_eq!(server.hits(), 2, "exactly one refetch for the rotation");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_lookups_share_the_first_fetch() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        server.delay(Duration::from_millis(50));
+        let cache = new_cache();
+        let lookups: Vec<_> = (0..400)
+            .map(|i| {
+                let cache = Arc::clone(&cache);
+                let uri = server.uri.clone();
+                let kid = if i % 2 == 0 {
+                    "k1".to_owned()
+                } else {
+                    format!("forged-{i}")
+                };
+                tokio::spawn(async move { (i, cache.resolve(&uri, Some(&kid)).await) })
+            })
+            .collect();
+        for lookup in lookups {
+            let (i, result) = lookup.await.expect("no panic");
+            if i % 2 == 0 {
+                assert_eq!(result.expect("k1 is published").len(), 1);
+            } else {
+                assert!(
+                    matches!(result, Err(KeyError::Unknown(_))),
+                    "{}",
+                    outcome(&result)
+                );
+            }
+        }
+        assert_eq!(server.hits(), 1, "the waiters reuse the first fetch");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ten_thousand_random_unknown_kids_cause_at_most_one_fetch_per_cooldown() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+        assert_eq!(server.hits(), 1);
+
+        for _batch in 0..10 {
+            let lookups: Vec<_> = (0..1000)
+                .map(|_| {
+                    let cache = Arc::clone(&cache);
+                    let uri = server.uri.clone();
+                    let kid = format!("forged-{:016x}", rand::random::<u64>());
+                    tokio::spawn(async move { cache.resolve(&uri, Some(&kid)).await })
+                })
+                .collect();
+            for lookup in lookups {
+                let result = lookup.await.expect("no panic");
+                assert!(
+                    matches!(result, Err(KeyError::Unknown(Some(_)))),
+                    "a forged kid must be unknown"
+                );
+            }
+        }
+        assert!(
+            server.hits() <= 2,
+            "at most one forced refetch per cooldown, got {} fetches",
+            server.hits() - 1
+        );
+        // The genuine key is still served.
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_seen_twice_within_the_cooldown_is_refused_without_a_fetch() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+
+        let first = cache.resolve(&server.uri, Some("nope")).await;
+        assert!(matches!(first, Err(KeyError::Unknown(Some(ref kid))) if kid == "nope"));
+        assert_eq!(server.hits(), 2, "the first miss forces one refetch");
+
+        let second = cache.resolve(&server.uri, Some("nope")).await;
+        assert!(matches!(second, Err(KeyError::Unknown(Some(_)))));
+        assert_eq!(
+            server.hits(),
+            2,
+            "the second miss is refused without a fetch"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_stays_refused_after_the_cooldown_while_a_new_kid_may_refetch() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+        assert!(cache.resolve(&server.uri, Some("nope")).await.is_err());
+        assert_eq!(server.hits(), 2);
+
+        // The cooldown is over, but "nope" is still in the negative cache.
+        age_last_forced_refetch(
+            &cache,
+            &server.uri,
+            REFETCH_COOLDOWN + Duration::from_secs(1),
+        )
+        .await;
+        server.publish(&[jwk(K1), jwk(K2)]);
+        let again = cache.resolve(&server.uri, Some("nope")).await;
+        assert!(matches!(again, Err(KeyError::Unknown(_))));
+        assert_eq!(server.hits(), 2, "a remembered unknown kid causes no fetch");
+
+        // Another kid may force a refetch now, and finds the rotated key.
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k2")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(server.hits(), 3);
+    }
+
+    #[tokio::test]
+    async fn when_the_key_endpoint_is_down_cached_keys_keep_verifying() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+
+        server.fail_with(500);
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        let unknown = cache.resolve(&server.uri, Some("k9")).await;
+        assert!(
+            matches!(unknown, Err(KeyError::Unknown(Some(_)))),
+            "{}",
+            outcome(&unknown)
+        );
+        assert_eq!(server.hits(), 2, "one forced refetch, which failed");
+        // The failed refetch kept the cached keys.
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 1);
+
+        // Past their lifetime, with the endpoint still down: stale-if-error.
+        age_cached_set(
+            &cache,
+            &server.uri,
+            cache_control::MIN_TTL + Duration::from_secs(1),
+        );
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            server.hits(),
+            2,
+            "no new attempt within the failure backoff"
+        );
+
+        outlive_failure_backoff(&cache, &server.uri).await;
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            server.hits(),
+            3,
+            "after the backoff the stale set is refetched, and kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_first_fetch_failing_is_reported_as_unavailable() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        server.fail_with(503);
+        let cache = new_cache();
+        let result = cache.resolve(&server.uri, Some("k1")).await;
+        assert!(
+            matches!(result, Err(KeyError::Unavailable(_))),
+            "{}",
+            outcome(&result)
+        );
+        assert_eq!(server.hits(), 1);
+
+        // Nothing bad was cached: once the endpoint is back (and the backoff over), the keys
+        // are fetched.
+        server.fail_with(0);
+        outlive_failure_backoff(&cache, &server.uri).await;
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(server.hits(), 2);
+
+        // A document without a "keys" array is unavailable too, not an empty key set.
+        let other = TestIdp::start(&[]).await;
+        other.publish_raw(json!({ "issuer": "https://idp.example" }));
+        let result = new_cache().resolve(&other.uri, None).await;
+        assert!(
+            matches!(result, Err(KeyError::Unavailable(_))),
+            "{}",
+            outcome(&result)
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_of_unknown_types_are_skipped_and_the_rest_are_used() {
+        let x448 = json!({
+            "kty": "OKP", "crv": "X448", "kid": "x448",
+            "x": "mwj3zDG34-Z9ItWuoSEHSic70rg94Jxj-qc9LCLF2bvINmRyQdlT1AxbEtqIEg1TF3-A5TLEH6A",
+        });
+        let hmac =
+            json!({ "kty": "oct", "kid": "hmac", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0" });
+        let encryption = jwk_with(K2, &json!({ "kid": "enc", "use": "enc" }));
+        let oaep = jwk_with(
+            K3,
+            &json!({ "kid": "oaep", "use": null, "alg": "RSA-OAEP" }),
+        );
+        let garbage = json!({ "hello": "world" });
+        let server = TestIdp::start(&[
+            x448,
+            hmac,
+            encryption,
+            oaep,
+            garbage,
+            json!(42),
+            json!("text"),
+            jwk(K1),
+        ])
+        .await;
+        let cache = new_cache();
+
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 1);
+        for kid in ["x448", "hmac", "enc", "oaep"] {
+            let result = cache.resolve(&server.uri, Some(kid)).await;
+            assert!(
+                matches!(result, Err(KeyError::Unknown(_))),
+                "{kid} must not be usable"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_without_kid_gets_every_usable_key() {
+        let server = TestIdp::start(&[
+            jwk_with(K1, &json!({ "kid": null })),
+            jwk_with(K2, &json!({ "kid": null })),
+        ])
+        .await;
+        let cache = new_cache();
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 2);
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 2);
+        assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn cache_control_sets_the_lifetime_within_bounds() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        for (header, expected) in [
+            (Some("public, max-age=3600"), Duration::from_secs(3600)),
+            (Some("no-cache"), cache_control::MIN_TTL),
+            (Some("max-age=9999999"), cache_control::MAX_TTL),
+            (None, cache_control::MIN_TTL),
+        ] {
+            server.cache_control(header);
+            let cache = new_cache();
+            cache.resolve(&server.uri, Some("k1")).await.unwrap();
+            assert_eq!(cached_ttl(&cache, &server.uri), expected, "{header:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn stale_keys_are_refetched_after_their_cache_lifetime() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+        assert_eq!(server.hits(), 1);
+
+        server.publish(&[jwk(K1), jwk(K2)]);
+        age_cached_set(
+            &cache,
+            &server.uri,
+            cache_control::MIN_TTL + Duration::from_secs(1),
+        );
+        // k1 is cached, but its set is past its lifetime: fetched again before answering.
+        assert_eq!(
+            cache.resolve(&server.uri, Some("k1")).await.unwrap().len(),
+            1
+        );
+        assert_eq!(server.hits(), 2);
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 2);
+        assert_eq!(server.hits(), 2, "the new set is fresh");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_nearly_due_set_is_refreshed_in_the_background() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+
+        server.publish(&[jwk(K1), jwk(K2)]);
+        // 85 % of the lifetime: still served from cache, but a refresh starts.
+        age_cached_set(&cache, &server.uri, cache_control::MIN_TTL.mul_f32(0.85));
+        server.delay(Duration::from_millis(200));
+        let started = Instant::now();
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 1);
+        assert!(
+            started.elapsed() < Duration::from_millis(150),
+            "the lookup must not wait for the refresh"
+        );
+        wait_for_hits(&server, 2).await;
+        assert_eq!(server.hits(), 2);
+        // Once the refresh has landed, the new set is served.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while cache
+            .entry(&server.uri)
+            .current()
+            .expect("cached")
+            .keys
+            .len()
+            < 2
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(cache.resolve(&server.uri, None).await.unwrap().len(), 2);
+        assert_eq!(server.hits(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_set_with_the_endpoint_down_is_not_refetched_on_every_lookup() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        let cache = new_cache();
+        cache.resolve(&server.uri, Some("k1")).await.unwrap();
+
+        server.fail_with(500);
+        age_cached_set(
+            &cache,
+            &server.uri,
+            cache_control::MIN_TTL + Duration::from_secs(1),
+        );
+        for kid in ["k1", "k1", "forged-1", "forged-2", "k1"] {
+            let _ = cache.resolve(&server.uri, Some(kid)).await;
+        }
+        assert!(
+            server.hits() <= 2,
+            "{} fetches for 5 lookups against a failing endpoint",
+            server.hits() - 1
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_lookups_against_a_failing_endpoint_share_one_fetch() {
+        let server = TestIdp::start(&[jwk(K1)]).await;
+        server.fail_with(500);
+        server.delay(Duration::from_millis(20));
+        let cache = new_cache();
+        let lookups: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = Arc::clone(&cache);
+                let uri = server.uri.clone();
+                tokio::spawn(async move { cache.resolve(&uri, Some("k1")).await })
+            })
+            .collect();
+        for lookup in lookups {
+            let result = lookup.await.expect("no panic");
+            assert!(matches!(result, Err(KeyError::Unavailable(_))));
+        }
+        assert!(
+            server.hits() <= 1,
+            "{} fetches for 50 lookups",
+            server.hits()
+        );
+    }
 }
