@@ -6,5 +6,6 @@ mod cookies;
 mod helpers;
 mod hostile_op;
 mod rejections;
+mod rotation_load;
 mod secrets;
 mod sign_in;
