@@ -1,6 +1,32 @@
-//! How long an IdP document may be reused, from its `Cache-Control` header.
+//! Fetching an IdP's JSON documents (discovery, keys) and how long each may be reused, from its
+//! `Cache-Control` header.
 
 use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+/// GETs a JSON document; returns it with its reuse lifetime ([`ttl`]).
+pub(super) async fn fetch_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<(T, Duration), String> {
+    let response = http
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let lifetime = ttl(response
+        .headers()
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|value| value.to_str().ok()));
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    let document = serde_json::from_slice(&body).map_err(|e| format!("malformed document: {e}"))?;
+    Ok((document, lifetime))
+}
 
 /// Never refetch more often than this, whatever the IdP says (Okta answers `no-cache` near the
 /// end of a key period; obeying it literally would fetch on every sign-in).

@@ -277,22 +277,7 @@ impl KeyCache {
 }
 
 async fn fetch(http: &reqwest::Client, jwks_uri: &str) -> Result<KeySet, String> {
-    let response = http
-        .get(jwks_uri)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
-    }
-    let ttl = cache_control::ttl(
-        response
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|value| value.to_str().ok()),
-    );
-    let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+    let (body, ttl): (serde_json::Value, _) = cache_control::fetch_json(http, jwks_uri).await?;
     let keys = body
         .get("keys")
         .and_then(serde_json::Value::as_array)

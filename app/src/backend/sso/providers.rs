@@ -143,24 +143,7 @@ async fn discover(
     issuer: &IssuerUrl,
 ) -> Result<(Metadata, Duration), String> {
     let url = format!("{issuer}/.well-known/openid-configuration");
-    let response = http
-        .get(&url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
-    }
-    let ttl = cache_control::ttl(
-        response
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|value| value.to_str().ok()),
-    );
-    let body = response.bytes().await.map_err(|e| e.to_string())?;
-    let metadata: Metadata =
-        serde_json::from_slice(&body).map_err(|e| format!("malformed document: {e}"))?;
+    let (metadata, ttl): (Metadata, Duration) = cache_control::fetch_json(http, &url).await?;
     if metadata.issuer().as_str().trim_end_matches('/') != issuer.as_str() {
         return Err(format!(
             "the document names issuer {}",
