@@ -59,7 +59,7 @@ impl FromServerFnError for ApiError {
 mod convert {
     use super::ApiError;
     use crate::backend::auth::AuthError;
-    use crate::backend::tenants::RegistryError;
+    use crate::backend::registry::RegistryError;
 
     impl From<AuthError> for ApiError {
         fn from(error: AuthError) -> Self {
@@ -77,8 +77,15 @@ mod convert {
         fn from(error: RegistryError) -> Self {
             match error {
                 RegistryError::Invalid(invalid) => Self::Invalid(invalid.0),
-                RegistryError::UnknownTenant(_) => Self::NotFound(error.to_string()),
+                RegistryError::UnknownTenant(_)
+                | RegistryError::UnknownInstance(_)
+                | RegistryError::UnknownSetupLink(_) => Self::NotFound(error.to_string()),
                 RegistryError::Conflict(message) => Self::Invalid(message),
+                RegistryError::BadRows(_) => Self::Invalid(error.to_string()),
+                RegistryError::Sealing(error) => {
+                    tracing::error!(%error, "a sealed secret did not open");
+                    Self::Internal
+                }
                 RegistryError::Database(error) => {
                     tracing::error!(%error, "registry query failed");
                     Self::Internal
@@ -106,7 +113,7 @@ pub async fn current_user() -> Result<Option<SessionView>, ApiError> {
 pub async fn org_sign_in(slug: String) -> Result<OrgSignInOptions, ApiError> {
     let slug = crate::domain::TenantSlug::parse(&slug).map_err(|e| ApiError::Invalid(e.0))?;
     let app = app_state()?;
-    let (tenant, instances) = crate::backend::tenants::sign_in_options(&app.db, &slug).await?;
+    let (tenant, instances) = crate::backend::registry::sign_in_options(&app.db, &slug).await?;
     Ok(OrgSignInOptions {
         display_name: tenant.display_name,
         instances: instances

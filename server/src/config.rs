@@ -5,21 +5,69 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use app::backend::db::Location;
 use app::backend::settings::{PublicUrl, Settings};
 use app::domain::{InvalidValue, IssuerPolicy};
 use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Where the data lives; shared by `serve` and the operator commands.
-#[derive(Debug, Clone, Args)]
+///
+/// Two settings are read from the environment only, never from flags (which `ps` shows):
+/// `DATABASE_URL` (a `postgres://` URL: PostgreSQL instead of the embedded SQLite, for several
+/// replicas) and `ORGPASS_MASTER_KEY` (the master keys sealing client secrets,
+/// `ID:BASE64[,ID:BASE64…]`, the first one current; required with PostgreSQL — without it the
+/// embedded default keeps its keys in `DATA_DIR/master.keys`, created on first start, mode 0600).
+#[derive(Debug, Args)]
 pub struct StorageArgs {
-    /// Directory for the embedded SQLite database (created on first start).
+    /// Directory for the embedded SQLite database and its master key file (created on first
+    /// start). Set DATABASE_URL=postgres://… to use PostgreSQL instead.
     #[arg(long, env = "ORGPASS_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
+    /// `DATABASE_URL`; it may hold a password, hence redacted in `Debug`.
+    #[arg(skip = secret_env("DATABASE_URL"))]
+    pub database_url: Option<SecretString>,
+    /// `ORGPASS_MASTER_KEY`.
+    #[arg(skip = secret_env("ORGPASS_MASTER_KEY"))]
+    pub master_key: Option<SecretString>,
+}
+
+fn secret_env(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .map(SecretString::from)
 }
 
 impl StorageArgs {
-    pub fn sqlite_path(&self) -> PathBuf {
-        self.data_dir.join("orgpass.db")
+    /// The embedded default in `data_dir`, with the master key from its key file.
+    pub fn embedded(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            database_url: None,
+            master_key: None,
+        }
+    }
+
+    /// The database to open: PostgreSQL when `DATABASE_URL` is set, else the SQLite file.
+    pub fn location(&self) -> Result<Location, InvalidValue> {
+        let Some(url) = &self.database_url else {
+            return Ok(Location::Sqlite(self.data_dir.join("orgpass.db")));
+        };
+        let url = url.expose_secret().trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Location::Postgres(url.to_owned()))
+        } else {
+            Err(InvalidValue(
+                "DATABASE_URL must be a postgres:// URL; unset it to use the embedded SQLite \
+                 database in the data directory"
+                    .to_owned(),
+            ))
+        }
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.data_dir.join("master.keys")
     }
 }
 

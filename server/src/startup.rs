@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use app::backend::settings::Settings;
 use app::backend::sso::ProviderDirectory;
+use app::backend::registry::{self, RegistryError};
+use app::backend::vault::{Vault, VaultError};
 use app::backend::{AppState, db};
 use app::{App, shell};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::config::{ServeArgs, StorageArgs};
@@ -18,15 +21,29 @@ use crate::http;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// A setting is wrong; the operator fixes it (CLI exit 2).
     #[error("invalid configuration: {0}")]
     Config(String),
-    #[error("cannot open the database at {path}: {source}")]
-    Database { path: String, source: sqlx::Error },
+    /// The database cannot be opened or migrated (CLI exit 1).
+    #[error("cannot open the database at {location}: {source}")]
+    Database {
+        location: String,
+        source: sqlx::Error,
+    },
+    /// The master keys do not fit the stored secrets (CLI exit 2). Nothing was written.
+    #[error("master key: {0}")]
+    MasterKey(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
         source: std::io::Error,
     },
+}
+
+/// The database and the keys that open its secrets.
+pub struct Storage {
+    pub db: db::Db,
+    pub vault: Arc<Vault>,
 }
 
 /// A server bound to its port, not yet serving.
@@ -58,12 +75,13 @@ impl Application {
         let settings = serve
             .settings(bound)
             .map_err(|e| StartupError::Config(e.0))?;
-        let db = open_database(storage).await?;
+        let Storage { db, vault } = open_storage(storage).await?;
         let providers = ProviderDirectory::new(Duration::from_secs(serve.idp_timeout_secs))
             .map_err(|e| StartupError::Config(format!("HTTP client: {e}")))?;
         let state = AppState {
             leptos_options,
             db,
+            vault,
             settings: Arc::new(settings),
             providers: Arc::new(providers),
         };
@@ -90,21 +108,67 @@ impl Application {
     }
 }
 
-pub async fn open_database(storage: &StorageArgs) -> Result<db::Db, StartupError> {
-    let path = storage.sqlite_path();
-    let display = path.display().to_string();
-    if let Err(source) = std::fs::create_dir_all(&storage.data_dir) {
-        return Err(StartupError::Database {
-            path: display,
-            source: sqlx::Error::Io(source),
-        });
+/// Opens the database, then the master keys, and proves the keys open the stored secrets.
+pub async fn open_storage(storage: &StorageArgs) -> Result<Storage, StartupError> {
+    let location = storage
+        .location()
+        .map_err(|e| StartupError::Config(e.0))?;
+    let database_error = |source| StartupError::Database {
+        location: location.describe(),
+        source,
+    };
+    if let db::Location::Sqlite(_) = location {
+        std::fs::create_dir_all(&storage.data_dir)
+            .map_err(|source| database_error(sqlx::Error::Io(source)))?;
     }
-    db::open_sqlite(&path)
+    let db = db::open(&location).await.map_err(database_error)?;
+    let vault = open_vault(storage, &location, &db).await?;
+    registry::check_master_keys(&db, &vault)
         .await
-        .map_err(|source| StartupError::Database {
-            path: display,
-            source,
-        })
+        .map_err(|error| match error {
+            RegistryError::Database(source) => database_error(source),
+            other => StartupError::MasterKey(format!(
+                "{other}. The stored client secrets cannot be opened with the configured keys; \
+                 check ORGPASS_MASTER_KEY (or the key file {}). Nothing was changed.",
+                storage.key_file().display()
+            )),
+        })?;
+    Ok(Storage {
+        db,
+        vault: Arc::new(vault),
+    })
+}
+
+async fn open_vault(
+    storage: &StorageArgs,
+    location: &db::Location,
+    db: &db::Db,
+) -> Result<Vault, StartupError> {
+    let key_error = |error: VaultError| StartupError::MasterKey(error.to_string());
+    if let Some(value) = &storage.master_key {
+        return Vault::from_env_value(value.expose_secret()).map_err(key_error);
+    }
+    if let db::Location::Postgres(_) = location {
+        return Err(StartupError::Config(format!(
+            "with PostgreSQL, every replica needs the same master key: set ORGPASS_MASTER_KEY \
+             (generate one with `orgpass keys generate`), e.g. ORGPASS_MASTER_KEY='{}'",
+            "1:<base64 of 32 random bytes>"
+        )));
+    }
+    let path = storage.key_file();
+    if !path.exists() {
+        let sealed = registry::sealed_secret_count(db)
+            .await
+            .map_err(|_| StartupError::MasterKey("cannot count the stored secrets".to_owned()))?;
+        if sealed > 0 {
+            return Err(StartupError::MasterKey(format!(
+                "the key file {} is missing but {sealed} client secret(s) are sealed with it: \
+                 restore the file or set ORGPASS_MASTER_KEY. Nothing was changed.",
+                path.display()
+            )));
+        }
+    }
+    Vault::from_key_file(&path, true).map_err(key_error)
 }
 
 /// Every route: the SSO endpoints, the session API, server functions and the SPA's pages.

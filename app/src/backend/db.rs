@@ -1,31 +1,71 @@
-//! The connection pool and the embedded schema.
+//! The connection pool and the embedded schemas: SQLite by default, PostgreSQL for replicas.
+//!
+//! Both go through `sqlx::Any`, so every query is written once (`$1` placeholders, integer
+//! flags and Unix-second timestamps, see `migrations/README.md`).
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{AnyPool, Executor};
 
-pub type Db = SqlitePool;
+pub type Db = AnyPool;
 
-static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
-/// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
-pub async fn open_sqlite(path: &Path) -> Result<Db, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str("sqlite://")?
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
-    MIGRATOR.run(&pool).await?;
-    Ok(pool)
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded default: one file, created on first use.
+    Sqlite(PathBuf),
+    /// A `postgres://` URL (it may carry a password: never print it, see [`Location::describe`]).
+    Postgres(String),
+}
+
+impl Location {
+    /// For messages and logs: the file, or the PostgreSQL host and database without credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(parsed) => format!(
+                    "postgres://{}{}",
+                    parsed.host_str().unwrap_or("localhost"),
+                    parsed.path()
+                ),
+                Err(_) => "a malformed PostgreSQL URL".to_owned(),
+            },
+        }
+    }
+}
+
+/// Opens the database (creating an SQLite file if needed) and brings its schema up to date.
+pub async fn open(location: &Location) -> Result<Db, sqlx::Error> {
+    install_default_drivers();
+    match location {
+        Location::Sqlite(path) => {
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            // sqlx enables foreign keys and a 5 s busy timeout on every SQLite connection.
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .connect(&url)
+                .await?;
+            // WAL is a property of the file: set once, it holds for every connection.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+            SQLITE_MIGRATIONS.run(&pool).await?;
+            Ok(pool)
+        }
+        Location::Postgres(url) => {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
+            Ok(pool)
+        }
+    }
 }
 
 /// Unix seconds: the unit of every timestamp column.
@@ -35,4 +75,9 @@ pub fn now() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
         })
+}
+
+/// Whether the error is a broken UNIQUE (or PRIMARY KEY) constraint, on either backend.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }

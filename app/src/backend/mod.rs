@@ -1,6 +1,7 @@
-//! The server side of Orgpass (`ssr` only): storage, tenants, sessions and the OIDC flow.
+//! The server side of Orgpass (`ssr` only): storage, the registry of orgs, sessions and the OIDC flow.
 //! HTTP handlers and server functions stay thin and call into these modules.
 
+pub mod audit;
 pub mod auth;
 pub mod cookies;
 pub mod db;
@@ -8,7 +9,8 @@ pub mod sessions;
 pub mod settings;
 pub mod sso;
 pub mod state;
-pub mod tenants;
+pub mod registry;
 mod tokens;
+pub mod vault;
 
 pub use state::AppState;

@@ -38,7 +38,7 @@ pub async fn sign_in(
     let mut tx = db.begin().await?;
     let user_id: i64 = sqlx::query(
         "INSERT INTO users (instance_id, issuer, sub, name, email, created_at, last_login_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) \
          ON CONFLICT (instance_id, issuer, sub) DO UPDATE SET \
          name = excluded.name, email = excluded.email, last_login_at = excluded.last_login_at \
          RETURNING id",
@@ -55,7 +55,7 @@ pub async fn sign_in(
     let token = random_token();
     let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(digest(&token))
     .bind(user_id)
@@ -75,7 +75,7 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<SessionView>, sqlx::Err
          JOIN users u ON u.id = s.user_id \
          JOIN instances i ON i.id = u.instance_id \
          JOIN tenants t ON t.slug = i.tenant_slug \
-         WHERE s.token_hash = ? AND s.expires_at > ? AND i.enabled = 1",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND i.enabled = 1 AND t.status = 'active'",
     )
     .bind(digest(token))
     .bind(now())
@@ -98,7 +98,7 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<SessionView>, sqlx::Err
 
 /// Ends one session; ending an unknown one is not an error (sign-out is idempotent).
 pub async fn end(db: &Db, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(digest(token))
         .execute(db)
         .await?;

@@ -57,6 +57,16 @@ impl PublicUrl {
     pub fn login_url(&self, instance: &InstanceId) -> String {
         format!("{}/sso/{instance}/login", self.origin)
     }
+
+    /// Where Okta sends the browser after signing out: the home page.
+    pub fn sign_out_redirect_url(&self) -> String {
+        format!("{}/", self.origin)
+    }
+
+    /// The one-time link a tenant admin opens to configure their instance.
+    pub fn setup_url(&self, token: &str) -> String {
+        format!("{}/setup/{token}", self.origin)
+    }
 }
 
 #[derive(Debug, Clone)]

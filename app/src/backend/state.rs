@@ -6,12 +6,15 @@ use leptos::config::LeptosOptions;
 use super::db::Db;
 use super::settings::Settings;
 use super::sso::ProviderDirectory;
+use super::vault::Vault;
 
 /// Everything a handler or server function may need; cheap to clone.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
+    /// Opens the sealed client secrets.
+    pub vault: Arc<Vault>,
     pub settings: Arc<Settings>,
     pub providers: Arc<ProviderDirectory>,
 }

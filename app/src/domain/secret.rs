@@ -14,9 +14,20 @@ impl ClientSecret {
         Ok(Self(SecretString::from(trimmed.to_owned())))
     }
 
-    /// Only for the code exchange and for storage.
+    /// Only for the code exchange and for sealing.
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
+    }
+
+    /// What may be shown of a secret: that it is set, and its last four characters when it is
+    /// long enough (Okta's are 40+) for that to give nothing useful away.
+    pub fn hint(&self) -> String {
+        let chars: Vec<char> = self.0.expose_secret().chars().collect();
+        if chars.len() < 16 {
+            return "set".to_owned();
+        }
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("set, ends in …{tail}")
     }
 }
 
@@ -34,6 +45,14 @@ mod tests {
     fn debug_output_never_shows_the_secret() {
         let secret = ClientSecret::new("s3cr3t-value".to_owned()).unwrap();
         assert!(!format!("{secret:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn the_hint_shows_only_the_last_four_characters_of_a_long_secret() {
+        let long = ClientSecret::new("abcdefghijklmnopqrstuvwxyz0123456789WXYZ".to_owned()).unwrap();
+        assert_eq!(long.hint(), "set, ends in …WXYZ");
+        let short = ClientSecret::new("short-secret".to_owned()).unwrap();
+        assert_eq!(short.hint(), "set");
     }
 
     #[test]

@@ -1,14 +1,18 @@
 use std::io::Read;
+use std::path::PathBuf;
 
-use app::backend::db::Db;
+use app::backend::audit::Actor;
+use app::backend::registry::{
+    self, Instance, InstanceChanges, InstanceDetail, NewInstance, TokenAuthMethod,
+};
 use app::backend::settings::PublicUrl;
-use app::backend::tenants::{self, Instance, NewInstance, TokenAuthMethod};
-use app::domain::{ClientSecret, InstanceId, IssuerUrl, TenantSlug};
-use clap::{Args, Subcommand};
+use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
+use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::{CliError, print};
+use super::{CliError, bad_input, import, print};
 use crate::config;
+use crate::startup::Storage;
 
 #[derive(Debug, Subcommand)]
 pub enum InstanceCommand {
@@ -25,6 +29,57 @@ pub enum InstanceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show one instance: its settings, its secrets' hints and the three URLs to paste into Okta.
+    Show {
+        id: String,
+        #[command(flatten)]
+        urls: UrlArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an instance. A secret (with --secret) is read like `add` reads it.
+    Update(UpdateArgs),
+    /// Let people sign in through an instance again.
+    Enable { id: String },
+    /// Stop sign-ins through an instance; its signed-in sessions end.
+    Disable { id: String },
+    /// Remove an instance with its users and sessions.
+    Remove {
+        id: String,
+        /// Required: removing cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Add many instances from a JSON array or a CSV file (with a header row), all or nothing.
+    /// Fields: tenant, label, issuer, client_id, client_secret; optional id, token_auth_method,
+    /// and tenant_name (+ domains) to create a missing organization.
+    Import {
+        file: PathBuf,
+        /// The file's format; by default from its extension (.json or .csv).
+        #[arg(long, value_enum)]
+        format: Option<import::Format>,
+        #[command(flatten)]
+        issuers: IssuerArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which issuers may be registered (the same policy `serve` applies).
+#[derive(Debug, Args)]
+pub struct IssuerArgs {
+    /// Development only: accept http:// issuers on loopback addresses.
+    #[arg(long, env = "ORGPASS_DEV_LOOPBACK_ISSUERS")]
+    dev_loopback_issuers: bool,
+    /// Comma-separated custom issuer hosts approved besides Okta's domains.
+    #[arg(long, env = "ORGPASS_ALLOWED_ISSUER_HOSTS", value_delimiter = ',')]
+    allowed_issuer_hosts: Vec<String>,
+}
+
+impl IssuerArgs {
+    pub fn policy(&self) -> IssuerPolicy {
+        config::issuer_policy(&self.allowed_issuer_hosts, self.dev_loopback_issuers)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -47,14 +102,63 @@ pub struct AddArgs {
     /// A chosen instance id (used in its URLs); generated when omitted.
     #[arg(long)]
     id: Option<String>,
+    /// Another redirect URI registered in Okta besides the default one; repeatable.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Where Okta may send people after signing out.
+    #[arg(long)]
+    post_logout_uri: Option<String>,
     #[arg(long, env = "ORGPASS_CLIENT_SECRET", hide_env_values = true)]
     client_secret: Option<String>,
-    /// Development only: accept http:// issuers on loopback addresses.
-    #[arg(long, env = "ORGPASS_DEV_LOOPBACK_ISSUERS")]
-    dev_loopback_issuers: bool,
-    /// Comma-separated custom issuer hosts approved besides Okta's domains.
-    #[arg(long, env = "ORGPASS_ALLOWED_ISSUER_HOSTS", value_delimiter = ',')]
-    allowed_issuer_hosts: Vec<String>,
+    #[command(flatten)]
+    issuers: IssuerArgs,
+    #[command(flatten)]
+    urls: UrlArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Which secret a new value replaces.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SecretTarget {
+    /// The secret in use now.
+    Current,
+    /// The secret Okta generated for a rotation; both are tried until it is promoted.
+    Next,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    id: String,
+    #[arg(long)]
+    label: Option<String>,
+    #[arg(long)]
+    issuer: Option<String>,
+    #[arg(long)]
+    client_id: Option<String>,
+    #[arg(long)]
+    token_auth_method: Option<String>,
+    /// Replace the extra redirect URIs with these; repeatable.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Remove every extra redirect URI.
+    #[arg(long, conflicts_with = "redirect_uris")]
+    clear_redirect_uris: bool,
+    #[arg(long)]
+    post_logout_uri: Option<String>,
+    /// Read a secret (ORGPASS_CLIENT_SECRET or stdin) and store it as this one.
+    #[arg(long, value_enum)]
+    secret: Option<SecretTarget>,
+    /// Make the next secret the current one (after Okta deactivated the old secret).
+    #[arg(long, conflicts_with_all = ["secret", "drop_next_secret"])]
+    promote_next_secret: bool,
+    /// Forget the next secret.
+    #[arg(long)]
+    drop_next_secret: bool,
+    #[arg(long, env = "ORGPASS_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    #[command(flatten)]
+    issuers: IssuerArgs,
     #[command(flatten)]
     urls: UrlArgs,
     #[arg(long)]
@@ -73,40 +177,83 @@ pub struct UrlArgs {
 }
 
 impl UrlArgs {
-    fn parse(&self) -> Result<PublicUrl, CliError> {
-        PublicUrl::parse(&self.public_url).map_err(|e| CliError::BadInput(e.0))
+    pub fn parse(&self) -> Result<PublicUrl, CliError> {
+        PublicUrl::parse(&self.public_url).map_err(bad_input)
     }
 }
 
 /// An instance with the URLs its tenant admin pastes into Okta.
 #[derive(Serialize)]
-struct InstanceReport {
+struct InstanceReport<T: Serialize> {
     #[serde(flatten)]
-    instance: Instance,
+    instance: T,
     sign_in_redirect_uri: String,
     initiate_login_uri: String,
+    sign_out_redirect_uri: String,
 }
 
-impl InstanceReport {
-    fn new(instance: Instance, urls: &PublicUrl) -> Self {
+impl<T: Serialize> InstanceReport<T> {
+    fn new(instance: T, id: &InstanceId, urls: &PublicUrl) -> Self {
         Self {
-            sign_in_redirect_uri: urls.callback_url(&instance.id),
-            initiate_login_uri: urls.login_url(&instance.id),
+            sign_in_redirect_uri: urls.callback_url(id),
+            initiate_login_uri: urls.login_url(id),
+            sign_out_redirect_uri: urls.sign_out_redirect_url(),
             instance,
         }
     }
-
-    fn line(&self) -> String {
-        let i = &self.instance;
-        let state = if i.enabled { "enabled" } else { "disabled" };
-        format!(
-            "{}\t{}\t{}\t{}\t{}\t{state}\tredirect {}",
-            i.id, i.tenant, i.label, i.issuer, i.client_id, self.sign_in_redirect_uri
-        )
-    }
 }
 
-fn read_secret(from_env: Option<String>) -> Result<ClientSecret, CliError> {
+fn line(instance: &Instance, redirect: &str) -> String {
+    let state = if instance.enabled { "enabled" } else { "disabled" };
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{state}\tredirect {redirect}",
+        instance.id, instance.tenant, instance.label, instance.issuer, instance.client_id
+    )
+}
+
+fn report(instance: Instance, urls: &PublicUrl, json: bool, heading: &str) -> Result<(), CliError> {
+    let id = instance.id.clone();
+    let report = InstanceReport::new(instance, &id, urls);
+    print(json, &report, || {
+        format!(
+            "{heading}\n{}",
+            line(&report.instance, &report.sign_in_redirect_uri)
+        )
+    })
+}
+
+fn detail_text(report: &InstanceReport<InstanceDetail>) -> String {
+    let detail = &report.instance;
+    let instance = &detail.instance;
+    let mut text = format!(
+        "instance        {}\norganization    {}\nlabel           {}\nissuer          {}\n\
+         client id       {}\nclient secret   {}\n",
+        instance.id,
+        instance.tenant,
+        instance.label,
+        instance.issuer,
+        instance.client_id,
+        detail.client_secret
+    );
+    if let Some(next) = &detail.next_client_secret {
+        text.push_str(&format!("next secret     {next}\n"));
+    }
+    text.push_str(&format!(
+        "auth method     {}\nstatus          {}\n\nPaste into Okta:\n\
+         Sign-in redirect URI     {}\nInitiate login URI       {}\nSign-out redirect URI    {}",
+        instance.token_auth_method.as_str(),
+        if instance.enabled { "enabled" } else { "disabled" },
+        report.sign_in_redirect_uri,
+        report.initiate_login_uri,
+        report.sign_out_redirect_uri,
+    ));
+    for uri in &instance.extra_redirect_uris {
+        text.push_str(&format!("\nAlso registered          {uri}"));
+    }
+    text
+}
+
+pub fn read_secret(from_env: Option<String>) -> Result<ClientSecret, CliError> {
     let raw = match from_env {
         Some(secret) => secret,
         None => {
@@ -125,33 +272,32 @@ fn read_secret(from_env: Option<String>) -> Result<ClientSecret, CliError> {
     })
 }
 
+fn instance_id(raw: &str) -> Result<InstanceId, CliError> {
+    InstanceId::parse(raw).map_err(bad_input)
+}
+
 impl InstanceCommand {
-    pub async fn run(self, db: &Db) -> Result<(), CliError> {
+    pub async fn run(self, storage: &Storage) -> Result<(), CliError> {
+        let (db, vault) = (&storage.db, storage.vault.as_ref());
+        let actor = Actor::Operator;
         match self {
             Self::Add(args) => {
                 let urls = args.urls.parse()?;
-                let policy =
-                    config::issuer_policy(&args.allowed_issuer_hosts, args.dev_loopback_issuers);
-                let bad = |e: app::domain::InvalidValue| CliError::BadInput(e.0);
+                let policy = args.issuers.policy();
                 let new = NewInstance {
-                    id: args
-                        .id
-                        .as_deref()
-                        .map(InstanceId::parse)
-                        .transpose()
-                        .map_err(bad)?,
-                    tenant: TenantSlug::parse(&args.tenant).map_err(bad)?,
+                    id: args.id.as_deref().map(instance_id).transpose()?,
+                    tenant: TenantSlug::parse(&args.tenant).map_err(bad_input)?,
                     label: args.label,
-                    issuer: IssuerUrl::parse(&args.issuer, &policy).map_err(bad)?,
+                    issuer: IssuerUrl::parse(&args.issuer, &policy).map_err(bad_input)?,
                     client_id: args.client_id,
                     client_secret: read_secret(args.client_secret)?,
                     token_auth_method: TokenAuthMethod::parse(&args.token_auth_method)
-                        .map_err(bad)?,
+                        .map_err(bad_input)?,
+                    extra_redirect_uris: args.redirect_uris,
+                    post_logout_uri: args.post_logout_uri,
                 };
-                let report = InstanceReport::new(tenants::add_instance(db, new).await?, &urls);
-                print(args.json, &report, || {
-                    format!("added instance\n{}", report.line())
-                })
+                let instance = registry::add_instance(db, vault, new, &actor).await?;
+                report(instance, &urls, args.json, "added instance")
             }
             Self::List { tenant, urls, json } => {
                 let public_url = urls.parse()?;
@@ -159,20 +305,101 @@ impl InstanceCommand {
                     .as_deref()
                     .map(TenantSlug::parse)
                     .transpose()
-                    .map_err(|e| CliError::BadInput(e.0))?;
-                let reports: Vec<InstanceReport> = tenants::list_instances(db, tenant.as_ref())
+                    .map_err(bad_input)?;
+                let reports: Vec<_> = registry::list_instances(db, tenant.as_ref())
                     .await?
                     .into_iter()
-                    .map(|instance| InstanceReport::new(instance, &public_url))
+                    .map(|instance| {
+                        let id = instance.id.clone();
+                        InstanceReport::new(instance, &id, &public_url)
+                    })
                     .collect();
                 print(json, &reports, || {
                     reports
                         .iter()
-                        .map(InstanceReport::line)
+                        .map(|r| line(&r.instance, &r.sign_in_redirect_uri))
                         .collect::<Vec<_>>()
                         .join("\n")
                 })
             }
+            Self::Show { id, urls, json } => {
+                let urls = urls.parse()?;
+                let id = instance_id(&id)?;
+                let detail = registry::instance_detail(db, vault, &id).await?;
+                let report = InstanceReport::new(detail, &id, &urls);
+                print(json, &report, || detail_text(&report))
+            }
+            Self::Update(args) => {
+                let urls = args.urls.parse()?;
+                let id = instance_id(&args.id)?;
+                let policy = args.issuers.policy();
+                let secret = match args.secret {
+                    Some(_) => Some(read_secret(args.client_secret)?),
+                    None => None,
+                };
+                let (client_secret, next_secret) = match (args.secret, secret) {
+                    (Some(SecretTarget::Current), secret) => (secret, None),
+                    (Some(SecretTarget::Next), secret) => (None, Some(secret)),
+                    _ if args.drop_next_secret => (None, Some(None)),
+                    _ => (None, None),
+                };
+                let changes = InstanceChanges {
+                    label: args.label,
+                    issuer: args
+                        .issuer
+                        .as_deref()
+                        .map(|raw| IssuerUrl::parse(raw, &policy))
+                        .transpose()
+                        .map_err(bad_input)?,
+                    client_id: args.client_id,
+                    client_secret,
+                    next_secret,
+                    promote_next: args.promote_next_secret,
+                    token_auth_method: args
+                        .token_auth_method
+                        .as_deref()
+                        .map(TokenAuthMethod::parse)
+                        .transpose()
+                        .map_err(bad_input)?,
+                    extra_redirect_uris: if args.clear_redirect_uris {
+                        Some(Vec::new())
+                    } else if args.redirect_uris.is_empty() {
+                        None
+                    } else {
+                        Some(args.redirect_uris)
+                    },
+                    post_logout_uri: args.post_logout_uri.map(Some),
+                };
+                let instance = registry::update_instance(db, vault, &id, changes, &actor).await?;
+                report(instance, &urls, args.json, "updated instance")
+            }
+            Self::Enable { id } => {
+                let instance = registry::set_enabled(db, &instance_id(&id)?, true, &actor).await?;
+                println!("enabled instance {}", instance.id);
+                Ok(())
+            }
+            Self::Disable { id } => {
+                let instance = registry::set_enabled(db, &instance_id(&id)?, false, &actor).await?;
+                println!("disabled instance {}", instance.id);
+                Ok(())
+            }
+            Self::Remove { id, yes } => {
+                let id = instance_id(&id)?;
+                if !yes {
+                    return Err(CliError::BadInput(format!(
+                        "removing '{id}' deletes its users and sessions: add --yes"
+                    )));
+                }
+                registry::remove_instance(db, &id, &actor).await?;
+                println!("removed instance {id}");
+                Ok(())
+            }
+            Self::Import {
+                file,
+                format,
+                issuers,
+                json,
+            } => import::run(storage, &file, format, &issuers.policy(), json).await,
         }
     }
 }

@@ -1,17 +1,21 @@
 //! The operator CLI: `orgpass serve` and the registry commands. Exit codes: 0 done,
 //! 2 bad input (with what to fix), 1 anything else.
 
+mod import;
 mod instance;
+mod keys;
+mod setup_link;
 mod tenant;
 
 use std::process::ExitCode;
 
-use app::backend::tenants::RegistryError;
+use app::backend::registry::RegistryError;
+use app::domain::InvalidValue;
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 
 use crate::config::{ServeArgs, StorageArgs};
-use crate::startup::{Application, StartupError, open_database};
+use crate::startup::{Application, StartupError, open_storage};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +40,12 @@ enum Command {
     /// Manage instances of the integration (one set of Okta credentials each).
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
+    /// Master keys sealing the client secrets at rest.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// One-time links for a customer's admin to configure their own instance.
+    #[command(subcommand, name = "setup-link")]
+    SetupLink(setup_link::SetupLinkCommand),
 }
 
 /// Why a command failed.
@@ -58,12 +68,16 @@ impl From<RegistryError> for CliError {
     }
 }
 
+pub(crate) fn bad_input(error: InvalidValue) -> CliError {
+    CliError::BadInput(error.0)
+}
+
 impl From<StartupError> for CliError {
     fn from(error: StartupError) -> Self {
         match error {
-            StartupError::Config(_) | StartupError::Listen { .. } => {
-                Self::BadInput(error.to_string())
-            }
+            StartupError::Config(_)
+            | StartupError::Listen { .. }
+            | StartupError::MasterKey(_) => Self::BadInput(error.to_string()),
             StartupError::Database { .. } => Self::Failed(error.to_string()),
         }
     }
@@ -85,16 +99,17 @@ impl Cli {
     }
 
     async fn dispatch(self) -> Result<(), CliError> {
+        let storage = &self.storage;
         match self.command {
-            Command::Serve(serve) => run_server(&self.storage, &serve).await,
-            Command::Tenant(command) => {
-                let db = open_database(&self.storage).await?;
-                command.run(&db).await
+            Command::Serve(serve) => run_server(storage, &serve).await,
+            // Needs no database: an operator prepares the key before the first start.
+            Command::Keys(keys::KeysCommand::Generate { id }) => keys::generate(id),
+            Command::Keys(keys::KeysCommand::Rotate) => {
+                keys::rotate(&open_storage(storage).await?).await
             }
-            Command::Instance(command) => {
-                let db = open_database(&self.storage).await?;
-                command.run(&db).await
-            }
+            Command::Tenant(command) => command.run(&open_storage(storage).await?).await,
+            Command::Instance(command) => command.run(&open_storage(storage).await?).await,
+            Command::SetupLink(command) => command.run(&open_storage(storage).await?).await,
         }
     }
 }

@@ -9,7 +9,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::backend::tenants::{self, NewInstance, TokenAuthMethod};
+use app::backend::audit::Actor;
+use app::backend::registry::{self, NewInstance, NewTenant, TokenAuthMethod};
+use app::backend::vault::Vault;
 use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
 use axum_extra::extract::cookie::Cookie;
 use leptos::config::LeptosOptions;
@@ -18,9 +20,11 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, Url, redirect};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use server::config::{ServeArgs, StorageArgs};
+use server::config::ServeArgs;
 use server::startup::Application;
 use tempfile::TempDir;
+
+use crate::common::storage::TestStorage;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
@@ -119,6 +123,8 @@ impl Default for AppConfig {
 pub struct TestApp {
     /// The app's own database, for arranging registry state the way an operator would.
     pub db: app::backend::db::Db,
+    /// The app's master keys, for registry calls that touch secrets.
+    pub vault: Arc<Vault>,
     #[allow(dead_code)]
     pub address: SocketAddr,
     /// Where the test reaches the server, e.g. `http://127.0.0.1:41234`.
@@ -132,7 +138,7 @@ pub struct TestApp {
     /// Client secret of each instance, by instance id (fresh random values per test).
     pub secrets: HashMap<&'static str, String>,
     server: JoinHandle<()>,
-    _data_dir: TempDir,
+    _storage: TestStorage,
 }
 
 impl Drop for TestApp {
@@ -162,10 +168,7 @@ fn init_logging() {
 
 pub async fn spawn_app_with(config: AppConfig) -> TestApp {
     init_logging();
-    let data_dir = tempfile::tempdir().expect("cannot create a temporary data directory");
-    let storage = StorageArgs {
-        data_dir: data_dir.path().to_path_buf(),
-    };
+    let storage = TestStorage::new().await;
     let serve = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: config.public_url,
@@ -181,7 +184,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         .site_root("target/site")
         .site_pkg_dir("pkg")
         .build();
-    let application = Application::build(&storage, &serve, leptos_options)
+    let application = Application::build(&storage.args(), &serve, leptos_options)
         .await
         .expect("failed to build the application");
     let address = application.local_addr().expect("no local address");
@@ -195,6 +198,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         None => base_url.origin().ascii_serialization(),
     };
     let db = application.state.db.clone();
+    let vault = application.state.vault.clone();
 
     // The simulator's clients must know the app's redirect URIs, which depend on the port.
     let secrets: HashMap<&'static str, String> =
@@ -234,7 +238,12 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         ..IssuerPolicy::default()
     };
     for (slug, display_name, _) in ORGS {
-        tenants::add_tenant(&db, TenantSlug::parse(slug).unwrap(), display_name)
+        let new = NewTenant {
+            slug: TenantSlug::parse(slug).unwrap(),
+            display_name: (*display_name).to_owned(),
+            domains: Vec::new(),
+        };
+        registry::add_tenant(&db, new, &Actor::Operator)
             .await
             .expect("cannot add a tenant");
     }
@@ -247,8 +256,10 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
             client_id: instance.client_id.to_owned(),
             client_secret: ClientSecret::new(secrets[instance.id].clone()).unwrap(),
             token_auth_method: instance.token_auth_method,
+            extra_redirect_uris: Vec::new(),
+            post_logout_uri: None,
         };
-        tenants::add_instance(&db, new)
+        registry::add_instance(&db, &vault, new, &Actor::Operator)
             .await
             .expect("cannot add an instance");
     }
@@ -261,6 +272,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
     });
     TestApp {
         db,
+        vault,
         address,
         base_url,
         public_origin,
@@ -268,7 +280,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         instance_ids: INSTANCES.iter().map(|i| i.id).collect(),
         secrets,
         server,
-        _data_dir: data_dir,
+        _storage: storage,
     }
 }
 

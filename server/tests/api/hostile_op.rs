@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use app::backend::tenants::{self, NewInstance, TokenAuthMethod};
+use app::backend::audit::Actor;
+use app::backend::registry::{self, NewInstance, NewTenant, TokenAuthMethod};
 use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -28,13 +29,13 @@ use leptos::config::LeptosOptions;
 use reqwest::cookie::Jar;
 use reqwest::{Url, redirect};
 use serde_json::{Value, json};
-use server::config::{ServeArgs, StorageArgs};
+use server::config::ServeArgs;
 use server::startup::Application;
 use sha2::{Digest, Sha256};
-use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::common::storage::TestStorage;
 use crate::helpers::{Recorded, SignInOutcome};
 
 /// The user every hostile provider signs in.
@@ -974,7 +975,7 @@ pub struct HostileApp {
     pub base_url: Url,
     pub public_origin: String,
     server: JoinHandle<()>,
-    _data_dir: TempDir,
+    _storage: TestStorage,
 }
 
 impl Drop for HostileApp {
@@ -1025,10 +1026,7 @@ pub async fn spawn_app_against_many_with_timeout(
     idp_timeout_secs: u64,
 ) -> HostileApp {
     init_logging();
-    let data_dir = tempfile::tempdir().expect("cannot create a temporary data directory");
-    let storage = StorageArgs {
-        data_dir: data_dir.path().to_path_buf(),
-    };
+    let storage = TestStorage::new().await;
     let serve = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
@@ -1044,13 +1042,14 @@ pub async fn spawn_app_against_many_with_timeout(
         .site_root("target/site")
         .site_pkg_dir("pkg")
         .build();
-    let application = Application::build(&storage, &serve, leptos_options)
+    let application = Application::build(&storage.args(), &serve, leptos_options)
         .await
         .expect("failed to build the application");
     let address = application.local_addr().expect("no local address");
     let base_url = Url::parse(&format!("http://{address}")).unwrap();
     let public_origin = base_url.origin().ascii_serialization();
     let db = application.state.db.clone();
+    let vault = application.state.vault.clone();
     let policy = IssuerPolicy {
         allow_loopback_http: true,
         ..IssuerPolicy::default()
@@ -1059,12 +1058,13 @@ pub async fn spawn_app_against_many_with_timeout(
     let mut tenants_added: Vec<&str> = Vec::new();
     for registration in registrations {
         if !tenants_added.contains(&registration.tenant) {
-            tenants::add_tenant(
-                &db,
-                TenantSlug::parse(registration.tenant).unwrap(),
-                &format!("Tenant {}", registration.tenant),
-            )
-            .await
+            let new = NewTenant {
+                slug: TenantSlug::parse(registration.tenant).unwrap(),
+                display_name: format!("Tenant {}", registration.tenant),
+                domains: Vec::new(),
+            };
+            registry::add_tenant(&db, new, &Actor::Operator)
+                .await
             .expect("cannot add a tenant");
             tenants_added.push(registration.tenant);
         }
@@ -1081,8 +1081,10 @@ pub async fn spawn_app_against_many_with_timeout(
             client_id: op.client_id().to_owned(),
             client_secret: ClientSecret::new(op.client_secret().to_owned()).unwrap(),
             token_auth_method: TokenAuthMethod::ClientSecretBasic,
+            extra_redirect_uris: Vec::new(),
+            post_logout_uri: None,
         };
-        tenants::add_instance(&db, new)
+        registry::add_instance(&db, &vault, new, &Actor::Operator)
             .await
             .expect("cannot add an instance");
     }
@@ -1097,7 +1099,7 @@ pub async fn spawn_app_against_many_with_timeout(
         base_url,
         public_origin,
         server,
-        _data_dir: data_dir,
+        _storage: storage,
     }
 }
 

@@ -1,6 +1,9 @@
 //! End-to-end tests of the HTTP API against a real Okta simulator (node, oidc-provider).
-//! Each test gets its own server on 127.0.0.1:0, its own SQLite directory and its own simulator.
+//! Each test gets its own server on 127.0.0.1:0, its own SQLite directory (or
+//! PostgreSQL database, in the PostgreSQL pass) and its own simulator.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod conformance;
 mod cookies;
 mod helpers;

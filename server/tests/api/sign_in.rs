@@ -1,6 +1,7 @@
 //! Happy paths: signing in through each instance, landing where asked, signing out.
 
-use app::backend::tenants::{self, SecretSlot};
+use app::backend::audit::Actor;
+use app::backend::registry::{self, InstanceChanges, SecretSlot};
 use app::domain::{ClientSecret, InstanceId};
 use reqwest::StatusCode;
 
@@ -203,7 +204,12 @@ async fn an_instance_whose_current_secret_was_retired_signs_in_with_its_next_sec
     // Okta generated a new secret and the old one was deactivated before we promoted it.
     let retired = ClientSecret::new("a-secret-okta-no-longer-accepts".to_owned()).unwrap();
     let active = ClientSecret::new(app.secrets[ACME_OKTA].clone()).unwrap();
-    tenants::set_secrets(&app.db, &instance, &retired, Some(&active))
+    let changes = InstanceChanges {
+        client_secret: Some(retired),
+        next_secret: Some(Some(active)),
+        ..InstanceChanges::default()
+    };
+    registry::update_instance(&app.db, &app.vault, &instance, changes, &Actor::Operator)
         .await
         .unwrap();
 
@@ -213,7 +219,7 @@ async fn an_instance_whose_current_secret_was_retired_signs_in_with_its_next_sec
     let (status, session) = browser.session().await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(session["instance_id"], ACME_OKTA);
-    let instances = tenants::list_instances(&app.db, None).await.unwrap();
+    let instances = registry::list_instances(&app.db, None).await.unwrap();
     let acme = instances.iter().find(|i| i.id == instance).unwrap();
     assert_eq!(acme.working_secret, Some(SecretSlot::Next));
     assert_eq!(
@@ -228,7 +234,11 @@ async fn a_wrong_secret_without_a_next_one_is_refused_without_a_retry() {
     let app = spawn_app().await;
     let instance = InstanceId::parse(ACME_OKTA).unwrap();
     let wrong = ClientSecret::new("not-the-secret".to_owned()).unwrap();
-    tenants::set_secrets(&app.db, &instance, &wrong, None)
+    let changes = InstanceChanges {
+        client_secret: Some(wrong),
+        ..InstanceChanges::default()
+    };
+    registry::update_instance(&app.db, &app.vault, &instance, changes, &Actor::Operator)
         .await
         .unwrap();
 

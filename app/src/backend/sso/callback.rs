@@ -15,7 +15,7 @@ use super::verify::{self, Expected, IdTokenClaims};
 use crate::backend::AppState;
 use crate::backend::db::now;
 use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
-use crate::backend::tenants::{self, InstanceCredentials, SecretSlot};
+use crate::backend::registry::{self, InstanceCredentials, SecretSlot};
 use crate::backend::tokens::digest;
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
 
@@ -72,7 +72,7 @@ pub async fn finish(
         .filter(|c| !c.is_empty())
         .ok_or(SsoError::MissingCode)?;
 
-    let credentials = tenants::enabled_credentials(&app.db, instance)
+    let credentials = registry::enabled_credentials(&app.db, &app.vault, instance)
         .await?
         .ok_or(SsoError::UnknownInstance)?;
     if credentials.instance.issuer != flow.issuer {
@@ -220,7 +220,7 @@ async fn exchange_code(
         other => (other?, SecretSlot::Current),
     };
     if credentials.instance.working_secret != Some(slot) {
-        tenants::record_working_secret(&app.db, &flow.instance, slot).await?;
+        registry::record_working_secret(&app.db, &flow.instance, slot).await?;
     }
     Ok(tokens)
 }

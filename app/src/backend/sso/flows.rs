@@ -23,13 +23,13 @@ pub(super) struct PendingFlow {
 pub(super) async fn store(db: &Db, state: &str, flow: &PendingFlow) -> Result<(), sqlx::Error> {
     // Abandoned flows are swept here, on the path that creates them, so the table stays small
     // without a background job.
-    sqlx::query("DELETE FROM login_flows WHERE expires_at <= ?")
+    sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
         .bind(now())
         .execute(db)
         .await?;
     sqlx::query(
         "INSERT INTO login_flows (state_hash, instance_id, issuer, browser_hash, nonce, \
-         pkce_verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         pkce_verifier, return_to, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(digest(state))
     .bind(flow.instance.as_str())
@@ -48,7 +48,7 @@ pub(super) async fn store(db: &Db, state: &str, flow: &PendingFlow) -> Result<()
 /// accepted twice. Expired flows are removed and reported as absent.
 pub(super) async fn take(db: &Db, state: &str) -> Result<Option<PendingFlow>, sqlx::Error> {
     let row = sqlx::query(
-        "DELETE FROM login_flows WHERE state_hash = ? RETURNING instance_id, issuer, \
+        "DELETE FROM login_flows WHERE state_hash = $1 RETURNING instance_id, issuer, \
          browser_hash, nonce, pkce_verifier, return_to, expires_at",
     )
     .bind(digest(state))

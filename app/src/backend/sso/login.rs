@@ -7,7 +7,7 @@ use super::flows::{self, PendingFlow};
 use super::{SsoError, providers};
 use crate::backend::AppState;
 use crate::backend::db::now;
-use crate::backend::tenants;
+use crate::backend::registry;
 use crate::backend::tokens::digest;
 use crate::domain::{InstanceId, ReturnPath};
 
@@ -25,7 +25,7 @@ pub async fn start(
     request: LoginRequest,
     browser_binding: &str,
 ) -> Result<String, SsoError> {
-    let credentials = tenants::enabled_credentials(&app.db, instance)
+    let credentials = registry::enabled_credentials(&app.db, &app.vault, instance)
         .await?
         .ok_or(SsoError::UnknownInstance)?;
     let issuer = credentials.instance.issuer.clone();

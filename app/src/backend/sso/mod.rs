@@ -54,7 +54,7 @@ pub enum SsoError {
     Database(#[from] sqlx::Error),
     /// The registry could not be read (500).
     #[error("registry error")]
-    Registry(#[from] super::tenants::RegistryError),
+    Registry(#[from] super::registry::RegistryError),
 }
 
 impl SsoError {

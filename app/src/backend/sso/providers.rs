@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::KeyCache;
 use super::{SsoError, cache_control};
-use crate::backend::tenants::{InstanceCredentials, TokenAuthMethod};
+use crate::backend::registry::{InstanceCredentials, TokenAuthMethod};
 use crate::domain::{ClientSecret, IssuerUrl};
 
 /// Discovery fields beyond the core set that Orgpass acts on.

@@ -1,0 +1,198 @@
+//! Bulk import of instances: every row is checked, and either all of them land or none.
+
+use serde::Serialize;
+
+use super::instances::{NewInstance, TokenAuthMethod, insert_instance};
+use super::{RegistryError, display_text};
+use crate::backend::audit::{self, Actor, Event};
+use crate::backend::db::{Db, now};
+use crate::backend::vault::Vault;
+use crate::domain::{
+    ClientSecret, EmailDomain, InstanceId, InvalidValue, IssuerPolicy, IssuerUrl, TenantSlug,
+};
+
+/// One row of an import file (JSON array or CSV), as read: every field is checked here.
+/// Not `Debug`: it holds a client secret.
+#[derive(serde::Deserialize)]
+pub struct ImportRow {
+    pub tenant: String,
+    /// Creates the org when it does not exist yet.
+    #[serde(default)]
+    pub tenant_name: Option<String>,
+    /// Space- or comma-separated email domains for an org created by this row.
+    #[serde(default)]
+    pub domains: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    pub label: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub token_auth_method: Option<String>,
+}
+
+/// Why one row was refused; `row` counts from 1 (the first data row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub row: usize,
+    pub message: String,
+}
+
+struct CheckedRow {
+    new_tenant: Option<(String, Vec<EmailDomain>)>,
+    instance: NewInstance,
+}
+
+fn check_row(raw: ImportRow, policy: &IssuerPolicy) -> Result<CheckedRow, InvalidValue> {
+    let tenant = TenantSlug::parse(raw.tenant.trim())?;
+    let new_tenant = match raw.tenant_name.filter(|name| !name.trim().is_empty()) {
+        Some(name) => {
+            let domains = raw
+                .domains
+                .unwrap_or_default()
+                .split([' ', ','])
+                .filter(|d| !d.is_empty())
+                .map(EmailDomain::parse)
+                .collect::<Result<_, _>>()?;
+            Some((display_text("organization name", &name)?, domains))
+        }
+        None => None,
+    };
+    let id = raw
+        .id
+        .filter(|id| !id.trim().is_empty())
+        .map(|id| InstanceId::parse(id.trim()))
+        .transpose()?;
+    let token_auth_method = match raw.token_auth_method.as_deref().map(str::trim) {
+        None | Some("") => TokenAuthMethod::default(),
+        Some(method) => TokenAuthMethod::parse(method)?,
+    };
+    Ok(CheckedRow {
+        new_tenant,
+        instance: NewInstance {
+            id,
+            tenant,
+            label: display_text("instance label", &raw.label)?,
+            issuer: IssuerUrl::parse(&raw.issuer, policy)?,
+            client_id: super::instances::client_id(&raw.client_id)?,
+            client_secret: ClientSecret::new(raw.client_secret)?,
+            token_auth_method,
+            extra_redirect_uris: Vec::new(),
+            post_logout_uri: None,
+        },
+    })
+}
+
+/// Imports every row or none: rows are checked first (each bad row reported), then inserted in
+/// one transaction, which is rolled back if any row conflicts with what is stored.
+/// Returns how many instances were added.
+pub async fn import_instances(
+    db: &Db,
+    vault: &Vault,
+    rows: Vec<ImportRow>,
+    policy: &IssuerPolicy,
+    actor: &Actor,
+) -> Result<usize, RegistryError> {
+    let mut errors = Vec::new();
+    let mut checked = Vec::with_capacity(rows.len());
+    let mut seen_clients = std::collections::HashSet::new();
+    let mut seen_ids = std::collections::HashSet::new();
+    for (index, raw) in rows.into_iter().enumerate() {
+        let row = index + 1;
+        match check_row(raw, policy) {
+            Ok(ok) => {
+                let client = (
+                    ok.instance.issuer.as_str().to_owned(),
+                    ok.instance.client_id.clone(),
+                );
+                if !seen_clients.insert(client) {
+                    errors.push(RowError {
+                        row,
+                        message: format!(
+                            "client id '{}' at {} appears twice in the file",
+                            ok.instance.client_id, ok.instance.issuer
+                        ),
+                    });
+                } else if let Some(id) = &ok.instance.id
+                    && !seen_ids.insert(id.clone())
+                {
+                    errors.push(RowError {
+                        row,
+                        message: format!("instance id '{id}' appears twice in the file"),
+                    });
+                } else {
+                    checked.push((row, ok));
+                }
+            }
+            Err(error) => errors.push(RowError {
+                row,
+                message: error.0,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RegistryError::BadRows(errors));
+    }
+
+    let mut tx = db.begin().await?;
+    let count = checked.len();
+    let mut tenants_seen = std::collections::HashSet::new();
+    for (row, CheckedRow { new_tenant, instance }) in checked {
+        if let Some((name, domains)) = new_tenant
+            && tenants_seen.insert(instance.tenant.clone())
+        {
+            let created = sqlx::query(
+                "INSERT INTO tenants (slug, display_name, status, created_at, updated_at) \
+                 VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (slug) DO NOTHING",
+            )
+            .bind(instance.tenant.as_str())
+            .bind(&name)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if created == 1 {
+                for domain in &domains {
+                    if let Err(error) = super::tenants::claim_domain(&mut tx, &instance.tenant, domain).await {
+                        errors.push(row_error(row, error)?);
+                    }
+                }
+            }
+        }
+        if let Err(error) = insert_instance(&mut tx, vault, instance).await {
+            errors.push(row_error(row, error)?);
+        }
+    }
+    if !errors.is_empty() {
+        tx.rollback().await?;
+        return Err(RegistryError::BadRows(errors));
+    }
+    audit::record(
+        &mut tx,
+        Event {
+            actor,
+            action: "instance.import",
+            tenant: None,
+            instance: None,
+            succeeded: true,
+            detail: format!("{count} instance(s)"),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
+/// A refusal that belongs to one row; storage failures abort the whole import instead.
+fn row_error(row: usize, error: RegistryError) -> Result<RowError, RegistryError> {
+    match error {
+        RegistryError::Invalid(_) | RegistryError::UnknownTenant(_) | RegistryError::Conflict(_) => {
+            Ok(RowError {
+                row,
+                message: error.to_string(),
+            })
+        }
+        other => Err(other),
+    }
+}

@@ -1,0 +1,77 @@
+//! The registry of customer orgs (tenants), their instances of the integration, and the
+//! one-time setup links: what the operator CLI and the settings page change, what a sign-in
+//! reads. Every change is one transaction with its audit event.
+
+mod import;
+mod instances;
+mod setup_links;
+mod tenants;
+
+pub use import::{ImportRow, RowError, import_instances};
+pub use instances::{
+    Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance, SecretSlot,
+    TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,
+    list_instances, record_working_secret, remove_instance, set_enabled, update_instance,
+};
+pub use setup_links::{SetupLink, SetupLinkStatus, create_setup_link, list_setup_links, revoke_setup_link};
+pub use tenants::{
+    NewTenant, Tenant, TenantChanges, TenantStatus, add_tenant, find_tenant, list_tenants,
+    remove_tenant, sign_in_options, tenant_for_domain, update_tenant,
+};
+
+mod keys;
+pub use keys::{check_master_keys, reseal_all, sealed_secret_count};
+
+use super::vault::VaultError;
+use crate::domain::{InstanceId, InvalidValue, TenantSlug};
+
+/// Errors of the registry. Each maps to one clear message for an operator or a tenant admin.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Bad input, e.g. an empty label (CLI exit 2, HTTP 422).
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+    /// The tenant named does not exist (CLI exit 2, HTTP 404).
+    #[error("no organization named '{0}'")]
+    UnknownTenant(TenantSlug),
+    /// The instance named does not exist (CLI exit 2, HTTP 404).
+    #[error("no instance '{0}'")]
+    UnknownInstance(InstanceId),
+    /// The setup link named does not exist (CLI exit 2, HTTP 404).
+    #[error("no setup link '{0}'")]
+    UnknownSetupLink(String),
+    /// Slug, instance id, domain or (issuer, client_id) already taken (CLI exit 2, HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// An import file had bad rows; nothing was imported (CLI exit 2, HTTP 422).
+    #[error("{} bad row(s); nothing was imported", .0.len())]
+    BadRows(Vec<RowError>),
+    /// A sealed secret did not open: the master key configuration is wrong (CLI exit 2 at
+    /// start-up, HTTP 500 otherwise; the detail names key ids, never key material).
+    #[error(transparent)]
+    Sealing(#[from] VaultError),
+    /// Storage failed; the detail is logged, never shown (CLI exit 1, HTTP 500).
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for RegistryError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+/// Names shown to people: trimmed, 1 to 80 printable characters.
+fn display_text(what: &str, raw: &str) -> Result<String, InvalidValue> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 80 || trimmed.chars().any(char::is_control) {
+        return Err(InvalidValue(format!(
+            "the {what} must be 1 to 80 printable characters"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn decode_error(error: InvalidValue) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
+}
