@@ -27,9 +27,18 @@ lint: tools
 	cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
+# The server's tests run twice: on SQLite, then on PostgreSQL when ORGPASS_TEST_DATABASE_URL
+# names a server whose user may create databases (each test gets its own, dropped after).
 unit: tools
 	cargo test -p app --features ssr
 	cargo test -p server
+	@if [ -n "$$ORGPASS_TEST_DATABASE_URL" ]; then \
+	  echo "==> the server's tests again, on PostgreSQL"; \
+	  ORGPASS_TEST_STORAGE=postgres cargo test -p server; \
+	else \
+	  echo "NOTICE: ORGPASS_TEST_DATABASE_URL is unset, so the PostgreSQL pass is SKIPPED;"; \
+	  echo "        e.g. ORGPASS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test"; \
+	fi
 	cd end2end && node --test simulator/
 
 e2e: build

@@ -43,6 +43,9 @@ CREATE TABLE instances (
     UNIQUE (issuer, client_id)
 );
 CREATE INDEX instances_by_tenant ON instances (tenant_slug);
+-- The start-up key check and `orgpass keys rotate` look secrets up by master key.
+CREATE INDEX instances_by_secret_key ON instances (secret_key_id);
+CREATE INDEX instances_by_next_secret_key ON instances (next_secret_key_id);
 
 -- People are keyed on (instance, issuer, sub): never on email, which Okta does not guarantee.
 CREATE TABLE users (
@@ -77,6 +80,8 @@ CREATE TABLE login_flows (
     return_to     TEXT NOT NULL,
     expires_at    BIGINT NOT NULL
 );
+-- Each login start sweeps expired flows: without this index the sweep reads every pending flow.
+CREATE INDEX login_flows_by_expiry ON login_flows (expires_at);
 
 -- One-time links with which a customer's admin configures their own instance. Only a SHA-256
 -- of the link's token is stored; `id` names the link in lists and revocations.

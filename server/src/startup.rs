@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::backend::registry::{self, RegistryError};
 use app::backend::settings::Settings;
 use app::backend::sso::ProviderDirectory;
-use app::backend::registry::{self, RegistryError};
 use app::backend::vault::{Vault, VaultError};
 use app::backend::{AppState, db};
 use app::{App, shell};
@@ -110,9 +110,7 @@ impl Application {
 
 /// Opens the database, then the master keys, and proves the keys open the stored secrets.
 pub async fn open_storage(storage: &StorageArgs) -> Result<Storage, StartupError> {
-    let location = storage
-        .location()
-        .map_err(|e| StartupError::Config(e.0))?;
+    let location = storage.location().map_err(|e| StartupError::Config(e.0))?;
     let database_error = |source| StartupError::Database {
         location: location.describe(),
         source,

@@ -47,7 +47,11 @@ pub async fn record(conn: &mut AnyConnection, event: Event<'_>) -> Result<(), sq
     .bind(event.action)
     .bind(event.tenant.map(TenantSlug::as_str))
     .bind(event.instance.map(InstanceId::as_str))
-    .bind(if event.succeeded { "success" } else { "failure" })
+    .bind(if event.succeeded {
+        "success"
+    } else {
+        "failure"
+    })
     .bind(event.detail)
     .execute(conn)
     .await?;

@@ -5,11 +5,11 @@ pub mod audit;
 pub mod auth;
 pub mod cookies;
 pub mod db;
+pub mod registry;
 pub mod sessions;
 pub mod settings;
 pub mod sso;
 pub mod state;
-pub mod registry;
 mod tokens;
 pub mod vault;
 

@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn a_work_domain_is_lower_cased_and_loses_its_at_sign() {
-        assert_eq!(EmailDomain::parse("@Acme.COM").unwrap().as_str(), "acme.com");
+        assert_eq!(
+            EmailDomain::parse("@Acme.COM").unwrap().as_str(),
+            "acme.com"
+        );
     }
 
     #[test]
@@ -126,7 +129,15 @@ mod tests {
 
     #[test]
     fn malformed_domains_are_refused() {
-        for bad in ["", "acme", "acme..com", "-acme.com", "ac me.com", "acme.com/x", "ü.com"] {
+        for bad in [
+            "",
+            "acme",
+            "acme..com",
+            "-acme.com",
+            "ac me.com",
+            "acme.com/x",
+            "ü.com",
+        ] {
             assert!(EmailDomain::parse(bad).is_err(), "{bad} was accepted");
         }
     }
@@ -134,7 +145,9 @@ mod tests {
     #[test]
     fn the_domain_of_an_email_address_is_found() {
         assert_eq!(
-            EmailDomain::of_email("Ada.Lovelace@Eng.Acme.com").unwrap().as_str(),
+            EmailDomain::of_email("Ada.Lovelace@Eng.Acme.com")
+                .unwrap()
+                .as_str(),
             "eng.acme.com"
         );
         assert!(EmailDomain::of_email("@acme.com").is_err());

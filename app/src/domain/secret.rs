@@ -49,7 +49,8 @@ mod tests {
 
     #[test]
     fn the_hint_shows_only_the_last_four_characters_of_a_long_secret() {
-        let long = ClientSecret::new("abcdefghijklmnopqrstuvwxyz0123456789WXYZ".to_owned()).unwrap();
+        let long =
+            ClientSecret::new("abcdefghijklmnopqrstuvwxyz0123456789WXYZ".to_owned()).unwrap();
         assert_eq!(long.hint(), "set, ends in …WXYZ");
         let short = ClientSecret::new("short-secret".to_owned()).unwrap();
         assert_eq!(short.hint(), "set");

@@ -89,7 +89,10 @@ pub async fn run(
 ) -> Result<(), CliError> {
     let rows = read_rows(path, format)?;
     if rows.is_empty() {
-        return Err(CliError::BadInput(format!("{} has no rows", path.display())));
+        return Err(CliError::BadInput(format!(
+            "{} has no rows",
+            path.display()
+        )));
     }
     match registry::import_instances(&storage.db, &storage.vault, rows, policy, &Actor::Operator)
         .await

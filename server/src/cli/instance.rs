@@ -193,18 +193,25 @@ struct InstanceReport<T: Serialize> {
 }
 
 impl<T: Serialize> InstanceReport<T> {
-    fn new(instance: T, id: &InstanceId, urls: &PublicUrl) -> Self {
+    fn new(instance: T, of: &Instance, urls: &PublicUrl) -> Self {
         Self {
-            sign_in_redirect_uri: urls.callback_url(id),
-            initiate_login_uri: urls.login_url(id),
-            sign_out_redirect_uri: urls.sign_out_redirect_url(),
+            sign_in_redirect_uri: urls.callback_url(&of.id),
+            initiate_login_uri: urls.login_url(&of.id),
+            sign_out_redirect_uri: of
+                .post_logout_uri
+                .clone()
+                .unwrap_or_else(|| urls.sign_out_redirect_url()),
             instance,
         }
     }
 }
 
 fn line(instance: &Instance, redirect: &str) -> String {
-    let state = if instance.enabled { "enabled" } else { "disabled" };
+    let state = if instance.enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
     format!(
         "{}\t{}\t{}\t{}\t{}\t{state}\tredirect {redirect}",
         instance.id, instance.tenant, instance.label, instance.issuer, instance.client_id
@@ -212,8 +219,7 @@ fn line(instance: &Instance, redirect: &str) -> String {
 }
 
 fn report(instance: Instance, urls: &PublicUrl, json: bool, heading: &str) -> Result<(), CliError> {
-    let id = instance.id.clone();
-    let report = InstanceReport::new(instance, &id, urls);
+    let report = InstanceReport::new(instance.clone(), &instance, urls);
     print(json, &report, || {
         format!(
             "{heading}\n{}",
@@ -242,7 +248,11 @@ fn detail_text(report: &InstanceReport<InstanceDetail>) -> String {
         "auth method     {}\nstatus          {}\n\nPaste into Okta:\n\
          Sign-in redirect URI     {}\nInitiate login URI       {}\nSign-out redirect URI    {}",
         instance.token_auth_method.as_str(),
-        if instance.enabled { "enabled" } else { "disabled" },
+        if instance.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
         report.sign_in_redirect_uri,
         report.initiate_login_uri,
         report.sign_out_redirect_uri,
@@ -306,13 +316,17 @@ impl InstanceCommand {
                     .map(TenantSlug::parse)
                     .transpose()
                     .map_err(bad_input)?;
+                if let Some(slug) = &tenant
+                    && registry::find_tenant(db, slug).await?.is_none()
+                {
+                    return Err(CliError::BadInput(format!(
+                        "no organization named '{slug}'"
+                    )));
+                }
                 let reports: Vec<_> = registry::list_instances(db, tenant.as_ref())
                     .await?
                     .into_iter()
-                    .map(|instance| {
-                        let id = instance.id.clone();
-                        InstanceReport::new(instance, &id, &public_url)
-                    })
+                    .map(|instance| InstanceReport::new(instance.clone(), &instance, &public_url))
                     .collect();
                 print(json, &reports, || {
                     reports
@@ -326,7 +340,8 @@ impl InstanceCommand {
                 let urls = urls.parse()?;
                 let id = instance_id(&id)?;
                 let detail = registry::instance_detail(db, vault, &id).await?;
-                let report = InstanceReport::new(detail, &id, &urls);
+                let instance = detail.instance.clone();
+                let report = InstanceReport::new(detail, &instance, &urls);
                 print(json, &report, || detail_text(&report))
             }
             Self::Update(args) => {

@@ -39,7 +39,9 @@ pub async fn rotate(storage: &Storage) -> Result<(), CliError> {
 
 pub fn generate(id: i64) -> Result<(), CliError> {
     if id < 1 {
-        return Err(CliError::BadInput("the key id must be 1 or more".to_owned()));
+        return Err(CliError::BadInput(
+            "the key id must be 1 or more".to_owned(),
+        ));
     }
     println!("{}", Vault::generate_env_entry(id));
     Ok(())

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 
 use crate::config::{ServeArgs, StorageArgs};
-use crate::startup::{Application, StartupError, open_storage};
+use crate::startup::{Application, StartupError, Storage, open_storage};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,9 +75,9 @@ pub(crate) fn bad_input(error: InvalidValue) -> CliError {
 impl From<StartupError> for CliError {
     fn from(error: StartupError) -> Self {
         match error {
-            StartupError::Config(_)
-            | StartupError::Listen { .. }
-            | StartupError::MasterKey(_) => Self::BadInput(error.to_string()),
+            StartupError::Config(_) | StartupError::Listen { .. } | StartupError::MasterKey(_) => {
+                Self::BadInput(error.to_string())
+            }
             StartupError::Database { .. } => Self::Failed(error.to_string()),
         }
     }
@@ -105,13 +105,31 @@ impl Cli {
             // Needs no database: an operator prepares the key before the first start.
             Command::Keys(keys::KeysCommand::Generate { id }) => keys::generate(id),
             Command::Keys(keys::KeysCommand::Rotate) => {
-                keys::rotate(&open_storage(storage).await?).await
+                with_storage(storage, async |opened| keys::rotate(opened).await).await
             }
-            Command::Tenant(command) => command.run(&open_storage(storage).await?).await,
-            Command::Instance(command) => command.run(&open_storage(storage).await?).await,
-            Command::SetupLink(command) => command.run(&open_storage(storage).await?).await,
+            Command::Tenant(command) => {
+                with_storage(storage, async |opened| command.run(opened).await).await
+            }
+            Command::Instance(command) => {
+                with_storage(storage, async |opened| command.run(opened).await).await
+            }
+            Command::SetupLink(command) => {
+                with_storage(storage, async |opened| command.run(opened).await).await
+            }
         }
     }
+}
+
+/// Runs an operator command against the storage, then closes the pool, so SQLite checkpoints
+/// its write-ahead log instead of leaving it for the next start to replay.
+async fn with_storage(
+    args: &StorageArgs,
+    command: impl AsyncFnOnce(&Storage) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let storage = open_storage(args).await?;
+    let outcome = command(&storage).await;
+    storage.db.close().await;
+    outcome
 }
 
 async fn run_server(storage: &StorageArgs, serve: &ServeArgs) -> Result<(), CliError> {

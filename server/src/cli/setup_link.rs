@@ -70,12 +70,19 @@ impl SetupLinkCommand {
                 )
                 .await?;
                 let url = urls.setup_url(token.expose_secret());
-                print(json, &Created { link: &link, url: &url }, || {
-                    format!(
-                        "setup link {} for {tenant}, valid for {hours} h (shown once):\n{url}",
-                        link.id
-                    )
-                })
+                print(
+                    json,
+                    &Created {
+                        link: &link,
+                        url: &url,
+                    },
+                    || {
+                        format!(
+                            "setup link {} for {tenant}, valid for {hours} h (shown once):\n{url}",
+                            link.id
+                        )
+                    },
+                )
             }
             Self::List { tenant, json } => {
                 let tenant = tenant

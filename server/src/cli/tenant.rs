@@ -90,7 +90,9 @@ impl TenantCommand {
                     domains: domains(&raw_domains)?,
                 };
                 let tenant = registry::add_tenant(db, new, &actor).await?;
-                print(json, &tenant, || format!("added organization\n{}", line(&tenant)))
+                print(json, &tenant, || {
+                    format!("added organization\n{}", line(&tenant))
+                })
             }
             Self::List { json } => {
                 let all = registry::list_tenants(db).await?;
@@ -108,7 +110,11 @@ impl TenantCommand {
                 print(json, &report, || {
                     let mut text = line(&tenant);
                     for instance in &instances {
-                        let state = if instance.enabled { "enabled" } else { "disabled" };
+                        let state = if instance.enabled {
+                            "enabled"
+                        } else {
+                            "disabled"
+                        };
                         text.push_str(&format!(
                             "\n  {}\t{}\t{}\t{}\t{state}",
                             instance.id, instance.label, instance.issuer, instance.client_id
@@ -137,7 +143,9 @@ impl TenantCommand {
                     remove_domains: domains(&remove_domains)?,
                 };
                 let tenant = registry::update_tenant(db, &slug, changes, &actor).await?;
-                print(json, &tenant, || format!("updated organization\n{}", line(&tenant)))
+                print(json, &tenant, || {
+                    format!("updated organization\n{}", line(&tenant))
+                })
             }
             Self::Remove { slug, yes } => {
                 let slug = TenantSlug::parse(&slug).map_err(bad_input)?;

@@ -75,6 +75,7 @@ async fn with_a_public_https_url_cookies_are_host_prefixed_and_secure() {
     let app = spawn_app_with(AppConfig {
         insecure_dev_cookies: false,
         public_url: Some("https://orgpass.example.com".to_owned()),
+        ..AppConfig::default()
     })
     .await;
     // A plain client: a cookie jar would rightly refuse Secure cookies over http://127.0.0.1.

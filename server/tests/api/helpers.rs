@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::backend::audit::Actor;
-use app::backend::registry::{self, NewInstance, NewTenant, TokenAuthMethod};
+use app::backend::registry::{self, ImportRow, NewInstance, NewTenant, TokenAuthMethod};
 use app::backend::vault::Vault;
 use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
 use axum_extra::extract::cookie::Cookie;
@@ -100,15 +100,30 @@ pub const INSTANCES: [InstanceFixture; 3] = [
     },
 ];
 
-const ORGS: [(&str, &str, &[UserFixture]); 2] = [
+/// A simulated customer org: slug, display name, people.
+pub type OrgFixture = (&'static str, &'static str, &'static [UserFixture]);
+
+pub const ORGS: [OrgFixture; 2] = [
     ("acme", "Acme Corporation", &[ADA, GRACE]),
     ("globex", "Globex", &[HANK]),
 ];
 
-/// How the app under test is configured; `Default` is the local development setup.
+/// How the operator registers the fixture's orgs and instances.
+pub enum Registration {
+    /// `add_tenant` and `add_instance`, one at a time.
+    OneByOne,
+    /// One all-or-nothing `import_instances`, as `orgpass instance import` does.
+    Import,
+}
+
+/// How the app under test is configured; `Default` is the local development setup with the
+/// two-org fixture.
 pub struct AppConfig {
     pub insecure_dev_cookies: bool,
     pub public_url: Option<String>,
+    pub orgs: &'static [OrgFixture],
+    pub instances: &'static [InstanceFixture],
+    pub registration: Registration,
 }
 
 impl Default for AppConfig {
@@ -116,6 +131,9 @@ impl Default for AppConfig {
         Self {
             insecure_dev_cookies: true,
             public_url: None,
+            orgs: &ORGS,
+            instances: &INSTANCES,
+            registration: Registration::OneByOne,
         }
     }
 }
@@ -138,7 +156,7 @@ pub struct TestApp {
     /// Client secret of each instance, by instance id (fresh random values per test).
     pub secrets: HashMap<&'static str, String>,
     server: JoinHandle<()>,
-    _storage: TestStorage,
+    storage: TestStorage,
 }
 
 impl Drop for TestApp {
@@ -201,12 +219,17 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
     let vault = application.state.vault.clone();
 
     // The simulator's clients must know the app's redirect URIs, which depend on the port.
-    let secrets: HashMap<&'static str, String> =
-        INSTANCES.iter().map(|i| (i.id, random_secret())).collect();
-    let orgs: Vec<Value> = ORGS
+    let secrets: HashMap<&'static str, String> = config
+        .instances
+        .iter()
+        .map(|i| (i.id, random_secret()))
+        .collect();
+    let orgs: Vec<Value> = config
+        .orgs
         .iter()
         .map(|(slug, _, users)| {
-            let clients: Vec<Value> = INSTANCES
+            let clients: Vec<Value> = config
+                .instances
                 .iter()
                 .filter(|i| i.org == *slug)
                 .map(|i| {
@@ -237,31 +260,62 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         allow_loopback_http: true,
         ..IssuerPolicy::default()
     };
-    for (slug, display_name, _) in ORGS {
-        let new = NewTenant {
-            slug: TenantSlug::parse(slug).unwrap(),
-            display_name: (*display_name).to_owned(),
-            domains: Vec::new(),
-        };
-        registry::add_tenant(&db, new, &Actor::Operator)
-            .await
-            .expect("cannot add a tenant");
-    }
-    for instance in &INSTANCES {
-        let new = NewInstance {
-            id: Some(InstanceId::parse(instance.id).unwrap()),
-            tenant: TenantSlug::parse(instance.org).unwrap(),
-            label: instance.label.to_owned(),
-            issuer: IssuerUrl::parse(simulator.issuer(instance.org), &policy).unwrap(),
-            client_id: instance.client_id.to_owned(),
-            client_secret: ClientSecret::new(secrets[instance.id].clone()).unwrap(),
-            token_auth_method: instance.token_auth_method,
-            extra_redirect_uris: Vec::new(),
-            post_logout_uri: None,
-        };
-        registry::add_instance(&db, &vault, new, &Actor::Operator)
-            .await
-            .expect("cannot add an instance");
+    match config.registration {
+        Registration::OneByOne => {
+            for (slug, display_name, _) in config.orgs {
+                let new = NewTenant {
+                    slug: TenantSlug::parse(slug).unwrap(),
+                    display_name: (*display_name).to_owned(),
+                    domains: Vec::new(),
+                };
+                registry::add_tenant(&db, new, &Actor::Operator)
+                    .await
+                    .expect("cannot add a tenant");
+            }
+            for instance in config.instances {
+                let new = NewInstance {
+                    id: Some(InstanceId::parse(instance.id).unwrap()),
+                    tenant: TenantSlug::parse(instance.org).unwrap(),
+                    label: instance.label.to_owned(),
+                    issuer: IssuerUrl::parse(simulator.issuer(instance.org), &policy).unwrap(),
+                    client_id: instance.client_id.to_owned(),
+                    client_secret: ClientSecret::new(secrets[instance.id].clone()).unwrap(),
+                    token_auth_method: instance.token_auth_method,
+                    extra_redirect_uris: Vec::new(),
+                    post_logout_uri: None,
+                };
+                registry::add_instance(&db, &vault, new, &Actor::Operator)
+                    .await
+                    .expect("cannot add an instance");
+            }
+        }
+        Registration::Import => {
+            let rows = config
+                .instances
+                .iter()
+                .map(|instance| {
+                    let (_, display_name, _) = config
+                        .orgs
+                        .iter()
+                        .find(|(slug, _, _)| *slug == instance.org)
+                        .expect("an instance of an org the fixture lacks");
+                    ImportRow {
+                        tenant: instance.org.to_owned(),
+                        tenant_name: Some((*display_name).to_owned()),
+                        domains: None,
+                        id: Some(instance.id.to_owned()),
+                        label: instance.label.to_owned(),
+                        issuer: simulator.issuer(instance.org).to_owned(),
+                        client_id: instance.client_id.to_owned(),
+                        client_secret: secrets[instance.id].clone(),
+                        token_auth_method: Some(instance.token_auth_method.as_str().to_owned()),
+                    }
+                })
+                .collect();
+            registry::import_instances(&db, &vault, rows, &policy, &Actor::Operator)
+                .await
+                .expect("cannot import the instances");
+        }
     }
 
     let server = tokio::spawn(async move {
@@ -277,10 +331,10 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         base_url,
         public_origin,
         simulator,
-        instance_ids: INSTANCES.iter().map(|i| i.id).collect(),
+        instance_ids: config.instances.iter().map(|i| i.id).collect(),
         secrets,
         server,
-        _storage: storage,
+        storage,
     }
 }
 
@@ -302,6 +356,11 @@ impl TestApp {
 
     pub fn issuer(&self, org: &str) -> &str {
         self.simulator.issuer(org)
+    }
+
+    /// Where the app's data lives.
+    pub fn storage(&self) -> &TestStorage {
+        &self.storage
     }
 
     /// Every instance's client secret.

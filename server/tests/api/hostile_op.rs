@@ -1065,7 +1065,7 @@ pub async fn spawn_app_against_many_with_timeout(
             };
             registry::add_tenant(&db, new, &Actor::Operator)
                 .await
-            .expect("cannot add a tenant");
+                .expect("cannot add a tenant");
             tenants_added.push(registration.tenant);
         }
         let op = registration.op;

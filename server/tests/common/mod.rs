@@ -1,1 +1,4 @@
+// Each test crate uses a different part of these helpers.
+#![allow(dead_code)]
+
 pub mod storage;

@@ -53,12 +53,14 @@ impl TestStorage {
         args
     }
 
+    /// The master key entry the PostgreSQL pass configures (`None`: the SQLite key file).
+    pub fn master_key(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|db| db.master_key.as_str())
+    }
+
     /// Environment for the `orgpass` binary.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        let mut env = vec![(
-            "ORGPASS_DATA_DIR",
-            self.dir.path().display().to_string(),
-        )];
+        let mut env = vec![("ORGPASS_DATA_DIR", self.dir.path().display().to_string())];
         if let Some(database) = &self.postgres {
             env.push(("DATABASE_URL", database.url.clone()));
             env.push(("ORGPASS_MASTER_KEY", database.master_key.clone()));

@@ -44,8 +44,20 @@ struct CheckedRow {
     instance: NewInstance,
 }
 
+/// An import file is easy to get wrong by one column, which would put a secret where a slug
+/// or issuer belongs; so a row's errors name the column and never quote its value.
+fn in_column(column: &'static str) -> impl Fn(InvalidValue) -> InvalidValue {
+    move |error| {
+        let mut unquoted = String::with_capacity(error.0.len());
+        for (index, part) in error.0.split('\'').enumerate() {
+            unquoted.push_str(if index % 2 == 1 { "'…'" } else { part });
+        }
+        InvalidValue(format!("{column}: {unquoted}"))
+    }
+}
+
 fn check_row(raw: ImportRow, policy: &IssuerPolicy) -> Result<CheckedRow, InvalidValue> {
-    let tenant = TenantSlug::parse(raw.tenant.trim())?;
+    let tenant = TenantSlug::parse(raw.tenant.trim()).map_err(in_column("tenant"))?;
     let new_tenant = match raw.tenant_name.filter(|name| !name.trim().is_empty()) {
         Some(name) => {
             let domains = raw
@@ -54,8 +66,11 @@ fn check_row(raw: ImportRow, policy: &IssuerPolicy) -> Result<CheckedRow, Invali
                 .split([' ', ','])
                 .filter(|d| !d.is_empty())
                 .map(EmailDomain::parse)
-                .collect::<Result<_, _>>()?;
-            Some((display_text("organization name", &name)?, domains))
+                .collect::<Result<_, _>>()
+                .map_err(in_column("domains"))?;
+            let name =
+                display_text("organization name", &name).map_err(in_column("tenant_name"))?;
+            Some((name, domains))
         }
         None => None,
     };
@@ -63,20 +78,23 @@ fn check_row(raw: ImportRow, policy: &IssuerPolicy) -> Result<CheckedRow, Invali
         .id
         .filter(|id| !id.trim().is_empty())
         .map(|id| InstanceId::parse(id.trim()))
-        .transpose()?;
+        .transpose()
+        .map_err(in_column("id"))?;
     let token_auth_method = match raw.token_auth_method.as_deref().map(str::trim) {
         None | Some("") => TokenAuthMethod::default(),
-        Some(method) => TokenAuthMethod::parse(method)?,
+        Some(method) => TokenAuthMethod::parse(method).map_err(in_column("token_auth_method"))?,
     };
     Ok(CheckedRow {
         new_tenant,
         instance: NewInstance {
             id,
             tenant,
-            label: display_text("instance label", &raw.label)?,
-            issuer: IssuerUrl::parse(&raw.issuer, policy)?,
-            client_id: super::instances::client_id(&raw.client_id)?,
-            client_secret: ClientSecret::new(raw.client_secret)?,
+            label: display_text("instance label", &raw.label).map_err(in_column("label"))?,
+            issuer: IssuerUrl::parse(&raw.issuer, policy).map_err(in_column("issuer"))?,
+            client_id: super::instances::client_id(&raw.client_id)
+                .map_err(in_column("client_id"))?,
+            client_secret: ClientSecret::new(raw.client_secret)
+                .map_err(in_column("client_secret"))?,
             token_auth_method,
             extra_redirect_uris: Vec::new(),
             post_logout_uri: None,
@@ -138,7 +156,14 @@ pub async fn import_instances(
     let mut tx = db.begin().await?;
     let count = checked.len();
     let mut tenants_seen = std::collections::HashSet::new();
-    for (row, CheckedRow { new_tenant, instance }) in checked {
+    for (
+        row,
+        CheckedRow {
+            new_tenant,
+            instance,
+        },
+    ) in checked
+    {
         if let Some((name, domains)) = new_tenant
             && tenants_seen.insert(instance.tenant.clone())
         {
@@ -154,7 +179,9 @@ pub async fn import_instances(
             .rows_affected();
             if created == 1 {
                 for domain in &domains {
-                    if let Err(error) = super::tenants::claim_domain(&mut tx, &instance.tenant, domain).await {
+                    if let Err(error) =
+                        super::tenants::claim_domain(&mut tx, &instance.tenant, domain).await
+                    {
                         errors.push(row_error(row, error)?);
                     }
                 }
@@ -187,12 +214,27 @@ pub async fn import_instances(
 /// A refusal that belongs to one row; storage failures abort the whole import instead.
 fn row_error(row: usize, error: RegistryError) -> Result<RowError, RegistryError> {
     match error {
-        RegistryError::Invalid(_) | RegistryError::UnknownTenant(_) | RegistryError::Conflict(_) => {
-            Ok(RowError {
-                row,
-                message: error.to_string(),
-            })
-        }
+        RegistryError::Invalid(_)
+        | RegistryError::UnknownTenant(_)
+        | RegistryError::Conflict(_) => Ok(RowError {
+            row,
+            message: error.to_string(),
+        }),
         other => Err(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_column;
+    use crate::domain::InvalidValue;
+
+    #[test]
+    fn a_row_error_names_the_column_and_hides_the_value() {
+        let error = InvalidValue("issuer 'SECRET-VALUE' refused: not a URL".to_owned());
+        assert_eq!(
+            in_column("issuer")(error).0,
+            "issuer: issuer '…' refused: not a URL"
+        );
     }
 }

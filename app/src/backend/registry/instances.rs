@@ -190,7 +190,12 @@ fn conflict(id: &InstanceId, client_id: &str, issuer: &IssuerUrl) -> RegistryErr
     ))
 }
 
-fn conflict_or(error: sqlx::Error, id: &InstanceId, client_id: &str, issuer: &IssuerUrl) -> RegistryError {
+fn conflict_or(
+    error: sqlx::Error,
+    id: &InstanceId,
+    client_id: &str,
+    issuer: &IssuerUrl,
+) -> RegistryError {
     if is_unique_violation(&error) {
         conflict(id, client_id, issuer)
     } else {
@@ -231,7 +236,11 @@ pub(super) async fn insert_instance(
     let label = display_text("instance label", &new.label)?;
     let client_id = client_id(&new.client_id)?;
     let extra_redirect_uris = redirect_uris(&new.extra_redirect_uris)?;
-    let post_logout_uri = new.post_logout_uri.as_deref().map(redirect_uri).transpose()?;
+    let post_logout_uri = new
+        .post_logout_uri
+        .as_deref()
+        .map(redirect_uri)
+        .transpose()?;
     let id = new.id.unwrap_or_else(InstanceId::generate);
     let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE slug = $1")
         .bind(new.tenant.as_str())
@@ -324,7 +333,8 @@ struct SealedSecrets {
 }
 
 impl SealedSecrets {
-    const COLUMNS: &str = "i.secret_key_id, i.secret_sealed, i.next_secret_key_id, i.next_secret_sealed";
+    const COLUMNS: &str =
+        "i.secret_key_id, i.secret_sealed, i.next_secret_key_id, i.next_secret_sealed";
 
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         let next_key: Option<i64> = row.try_get("next_secret_key_id")?;
@@ -340,7 +350,11 @@ impl SealedSecrets {
         })
     }
 
-    fn open(&self, vault: &Vault, id: &InstanceId) -> Result<(ClientSecret, Option<ClientSecret>), RegistryError> {
+    fn open(
+        &self,
+        vault: &Vault,
+        id: &InstanceId,
+    ) -> Result<(ClientSecret, Option<ClientSecret>), RegistryError> {
         let current = open_secret(vault, &self.current, SecretSlot::Current, id)?;
         let next = self
             .next
@@ -515,12 +529,17 @@ pub async fn update_instance(
     }
     if changes.promote_next {
         current = next.take().ok_or_else(|| {
-            InvalidValue(format!("instance '{id}' has no next client secret to promote"))
+            InvalidValue(format!(
+                "instance '{id}' has no next client secret to promote"
+            ))
         })?;
         detail.push("next client secret promoted");
     }
 
-    let sealed_current = vault.seal(current.expose().as_bytes(), &SecretSlot::Current.context(id));
+    let sealed_current = vault.seal(
+        current.expose().as_bytes(),
+        &SecretSlot::Current.context(id),
+    );
     let sealed_next = next
         .as_ref()
         .map(|secret| vault.seal(secret.expose().as_bytes(), &SecretSlot::Next.context(id)));
@@ -596,7 +615,11 @@ pub async fn set_enabled(
         &mut tx,
         Event {
             actor,
-            action: if enabled { "instance.enable" } else { "instance.disable" },
+            action: if enabled {
+                "instance.enable"
+            } else {
+                "instance.disable"
+            },
             tenant: Some(&instance.tenant),
             instance: Some(id),
             succeeded: true,

@@ -38,11 +38,9 @@ pub async fn check_master_keys(db: &Db, vault: &Vault) -> Result<(), RegistryErr
 
 /// How many secrets are stored (sealed), e.g. to refuse creating a fresh key file over them.
 pub async fn sealed_secret_count(db: &Db) -> Result<i64, RegistryError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) + COUNT(next_secret_key_id) AS sealed FROM instances",
-    )
-    .fetch_one(db)
-    .await?;
+    let row = sqlx::query("SELECT COUNT(*) + COUNT(next_secret_key_id) AS sealed FROM instances")
+        .fetch_one(db)
+        .await?;
     Ok(row.try_get("sealed")?)
 }
 
@@ -71,7 +69,9 @@ pub async fn reseal_all(db: &Db, vault: &Vault) -> Result<u64, RegistryError> {
             let mut reseal = |key_column: &str, sealed_column: &str, slot: SecretSlot| {
                 let key_id: Option<i64> = row.try_get(key_column)?;
                 let bytes: Option<Vec<u8>> = row.try_get(sealed_column)?;
-                let Some(sealed) = key_id.zip(bytes).map(|(key_id, bytes)| Sealed { key_id, bytes })
+                let Some(sealed) = key_id
+                    .zip(bytes)
+                    .map(|(key_id, bytes)| Sealed { key_id, bytes })
                 else {
                     return Ok::<_, RegistryError>(None);
                 };
@@ -80,10 +80,14 @@ pub async fn reseal_all(db: &Db, vault: &Vault) -> Result<u64, RegistryError> {
                 }
                 let secret = open_secret(vault, &sealed, slot, &id)?;
                 resealed += 1;
-                Ok(Some(vault.seal(secret.expose().as_bytes(), &slot.context(&id))))
+                Ok(Some(
+                    vault.seal(secret.expose().as_bytes(), &slot.context(&id)),
+                ))
             };
             let current_secret = reseal("secret_key_id", "secret_sealed", SecretSlot::Current)?
-                .ok_or(VaultError::Malformed("a stored secret is missing".to_owned()))?;
+                .ok_or(VaultError::Malformed(
+                    "a stored secret is missing".to_owned(),
+                ))?;
             let next_secret = reseal("next_secret_key_id", "next_secret_sealed", SecretSlot::Next)?;
             sqlx::query(
                 "UPDATE instances SET secret_key_id = $1, secret_sealed = $2, \

@@ -13,7 +13,9 @@ pub use instances::{
     TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,
     list_instances, record_working_secret, remove_instance, set_enabled, update_instance,
 };
-pub use setup_links::{SetupLink, SetupLinkStatus, create_setup_link, list_setup_links, revoke_setup_link};
+pub use setup_links::{
+    SetupLink, SetupLinkStatus, create_setup_link, list_setup_links, revoke_setup_link,
+};
 pub use tenants::{
     NewTenant, Tenant, TenantChanges, TenantStatus, add_tenant, find_tenant, list_tenants,
     remove_tenant, sign_in_options, tenant_for_domain, update_tenant,

@@ -1,5 +1,7 @@
 //! Customer orgs: name, status and the email domains that route their people.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -159,7 +161,10 @@ fn tenant_from_row(row: &AnyRow, domains: Vec<EmailDomain>) -> Result<Tenant, sq
     })
 }
 
-async fn domains_of(db: &Db, tenant: Option<&TenantSlug>) -> Result<Vec<(String, EmailDomain)>, RegistryError> {
+async fn domains_of(
+    db: &Db,
+    tenant: Option<&TenantSlug>,
+) -> Result<Vec<(String, EmailDomain)>, RegistryError> {
     let rows = sqlx::query(
         "SELECT tenant_slug, domain FROM tenant_domains WHERE $1 IS NULL OR tenant_slug = $1 \
          ORDER BY domain",
@@ -183,13 +188,15 @@ pub async fn list_tenants(db: &Db) -> Result<Vec<Tenant>, RegistryError> {
     let rows = sqlx::query("SELECT slug, display_name, status FROM tenants ORDER BY slug")
         .fetch_all(db)
         .await?;
-    let mut domains = domains_of(db, None).await?;
+    let mut domains: HashMap<String, Vec<EmailDomain>> = HashMap::new();
+    for (tenant, domain) in domains_of(db, None).await? {
+        domains.entry(tenant).or_default().push(domain);
+    }
     let mut tenants = Vec::with_capacity(rows.len());
     for row in &rows {
         let slug: String = row.try_get("slug")?;
-        let (own, rest): (Vec<_>, Vec<_>) = domains.into_iter().partition(|(of, _)| *of == slug);
-        domains = rest;
-        tenants.push(tenant_from_row(row, own.into_iter().map(|(_, d)| d).collect())?);
+        let own = domains.remove(&slug).unwrap_or_default();
+        tenants.push(tenant_from_row(row, own)?);
     }
     Ok(tenants)
 }
@@ -234,11 +241,18 @@ pub async fn update_tenant(
         return Err(RegistryError::UnknownTenant(slug.clone()));
     }
     for domain in &changes.remove_domains {
-        sqlx::query("DELETE FROM tenant_domains WHERE domain = $1 AND tenant_slug = $2")
-            .bind(domain.as_str())
-            .bind(slug.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let removed =
+            sqlx::query("DELETE FROM tenant_domains WHERE domain = $1 AND tenant_slug = $2")
+                .bind(domain.as_str())
+                .bind(slug.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if removed == 0 {
+            return Err(RegistryError::Invalid(InvalidValue(format!(
+                "the domain '{domain}' does not belong to '{slug}'"
+            ))));
+        }
     }
     for domain in &changes.add_domains {
         claim_domain(&mut tx, slug, domain).await?;

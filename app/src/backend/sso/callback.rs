@@ -14,8 +14,8 @@ use super::providers::{self, Metadata, OidcClient};
 use super::verify::{self, Expected, IdTokenClaims};
 use crate::backend::AppState;
 use crate::backend::db::now;
-use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
 use crate::backend::registry::{self, InstanceCredentials, SecretSlot};
+use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
 use crate::backend::tokens::digest;
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
 
