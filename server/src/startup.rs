@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app::backend::registry::{self, RegistryError};
 use app::backend::settings::Settings;
-use app::backend::sso::ProviderDirectory;
+use app::backend::sso::{ProviderDirectory, sweep_expired_flows};
 use app::backend::vault::{Vault, VaultError};
 use app::backend::{AppState, db};
 use app::{App, shell};
@@ -102,9 +102,12 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let sweeper = tokio::spawn(sweep_flows_periodically(self.state.db.clone()));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
-            .await
+            .await;
+        sweeper.abort();
+        served
     }
 }
 
@@ -167,6 +170,17 @@ async fn open_vault(
         }
     }
     Vault::from_key_file(&path, true).map_err(key_error)
+}
+
+/// Abandoned sign-in flows are deleted once a minute, off the request path.
+async fn sweep_flows_periodically(db: db::Db) {
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        if let Err(error) = sweep_expired_flows(&db).await {
+            tracing::warn!(%error, "cannot sweep expired sign-in flows");
+        }
+    }
 }
 
 /// Every route: the SSO endpoints, the session API, server functions and the SPA's pages.

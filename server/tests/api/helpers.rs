@@ -165,6 +165,29 @@ impl Drop for TestApp {
     }
 }
 
+/// The server settings of local development, on a free port of 127.0.0.1.
+pub fn dev_serve_args() -> ServeArgs {
+    ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        insecure_dev_cookies: true,
+        dev_loopback_issuers: true,
+        allowed_issuer_hosts: Vec::new(),
+        session_ttl_secs: 3600,
+        clock_leeway_secs: 60,
+        idp_timeout_secs: 5,
+    }
+}
+
+/// Where cargo-leptos puts the site; the API tests need only its name.
+pub fn test_leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("orgpass")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(AppConfig::default()).await
 }
@@ -188,20 +211,11 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
     init_logging();
     let storage = TestStorage::new().await;
     let serve = ServeArgs {
-        listen: "127.0.0.1:0".parse().unwrap(),
         public_url: config.public_url,
         insecure_dev_cookies: config.insecure_dev_cookies,
-        dev_loopback_issuers: true,
-        allowed_issuer_hosts: Vec::new(),
-        session_ttl_secs: 3600,
-        clock_leeway_secs: 60,
-        idp_timeout_secs: 5,
+        ..dev_serve_args()
     };
-    let leptos_options = LeptosOptions::builder()
-        .output_name("orgpass")
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .build();
+    let leptos_options = test_leptos_options();
     let application = Application::build(&storage.args(), &serve, leptos_options)
         .await
         .expect("failed to build the application");

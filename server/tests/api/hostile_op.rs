@@ -25,7 +25,6 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use leptos::config::LeptosOptions;
 use reqwest::cookie::Jar;
 use reqwest::{Url, redirect};
 use serde_json::{Value, json};
@@ -36,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::common::storage::TestStorage;
-use crate::helpers::{Recorded, SignInOutcome};
+use crate::helpers::{Recorded, SignInOutcome, dev_serve_args, test_leptos_options};
 
 /// The user every hostile provider signs in.
 pub const SUBJECT: &str = "00u1hostilevictim";
@@ -1028,20 +1027,10 @@ pub async fn spawn_app_against_many_with_timeout(
     init_logging();
     let storage = TestStorage::new().await;
     let serve = ServeArgs {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        insecure_dev_cookies: true,
-        dev_loopback_issuers: true,
-        allowed_issuer_hosts: Vec::new(),
-        session_ttl_secs: 3600,
-        clock_leeway_secs: 60,
         idp_timeout_secs,
+        ..dev_serve_args()
     };
-    let leptos_options = LeptosOptions::builder()
-        .output_name("orgpass")
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .build();
+    let leptos_options = test_leptos_options();
     let application = Application::build(&storage.args(), &serve, leptos_options)
         .await
         .expect("failed to build the application");

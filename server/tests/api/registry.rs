@@ -4,17 +4,19 @@
 
 use app::backend::audit::{self, Actor};
 use app::backend::registry::{
-    self, ImportRow, InstanceChanges, NewTenant, RegistryError, TenantChanges, TenantStatus,
+    self, Domains, ImportRow, InstanceChanges, NewTenant, RegistryError, TenantChanges,
+    TenantStatus,
 };
 use app::backend::vault::Vault;
 use app::domain::{EmailDomain, InstanceId, IssuerPolicy, TenantSlug};
-use leptos::config::LeptosOptions;
 use reqwest::StatusCode;
-use server::config::ServeArgs;
 use server::startup::{Application, StartupError};
 use sqlx::Row;
 
-use crate::helpers::{ACME_OKTA, GLOBEX_ENG, GLOBEX_OPS, TestApp, reason, spawn_app};
+use crate::helpers::{
+    ACME_OKTA, GLOBEX_ENG, GLOBEX_OPS, TestApp, dev_serve_args, reason, spawn_app,
+    test_leptos_options,
+};
 
 fn slug(raw: &str) -> TenantSlug {
     TenantSlug::parse(raw).unwrap()
@@ -152,23 +154,8 @@ async fn a_wrong_master_key_stops_start_up_with_a_clear_error_and_changes_nothin
     let before = sealed_columns(&app, ACME_OKTA).await;
     let mut storage = app.storage().args();
     storage.master_key = Some(Vault::generate_env_entry(1).into());
-    let serve = ServeArgs {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        insecure_dev_cookies: true,
-        dev_loopback_issuers: true,
-        allowed_issuer_hosts: Vec::new(),
-        session_ttl_secs: 3600,
-        clock_leeway_secs: 60,
-        idp_timeout_secs: 5,
-    };
 
-    let started = Application::build(
-        &storage,
-        &serve,
-        LeptosOptions::builder().output_name("orgpass").build(),
-    )
-    .await;
+    let started = Application::build(&storage, &dev_serve_args(), test_leptos_options()).await;
 
     match started {
         Err(StartupError::MasterKey(message)) => {
@@ -518,5 +505,44 @@ async fn every_change_is_audited_without_its_secrets() {
             .iter()
             .any(|e| e.tenant.as_deref() == Some("globex")),
         "one org's trail shows another's events"
+    );
+}
+
+#[tokio::test]
+async fn an_import_creates_a_missing_org_once_with_the_domains_of_all_its_rows() {
+    let app = spawn_app().await;
+    let issuer = app.issuer("acme").to_owned();
+    let mut first = import_row("initech", "initech-hq", &issuer, "0oainitechhq");
+    first.domains = Some(Domains::List(vec!["initech.example".to_owned()]));
+    let mut second = import_row("initech", "initech-eu", &issuer, "0oainitecheu");
+    second.domains = Some(Domains::Text(
+        "initech.example, initech-eu.example".to_owned(),
+    ));
+
+    let imported = registry::import_instances(
+        &app.db,
+        &app.vault,
+        vec![first, second],
+        &dev_policy(),
+        &Actor::Operator,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(imported, 2);
+    let initech = registry::find_tenant(&app.db, &slug("initech"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        initech.domains,
+        vec![domain("initech-eu.example"), domain("initech.example")]
+    );
+    assert_eq!(
+        registry::list_instances(&app.db, Some(&slug("initech")))
+            .await
+            .unwrap()
+            .len(),
+        2
     );
 }

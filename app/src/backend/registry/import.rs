@@ -19,9 +19,10 @@ pub struct ImportRow {
     /// Creates the org when it does not exist yet.
     #[serde(default)]
     pub tenant_name: Option<String>,
-    /// Space- or comma-separated email domains for an org created by this row.
+    /// Email domains for an org created by this row: a list (JSON) or one space- or
+    /// comma-separated string (CSV).
     #[serde(default)]
-    pub domains: Option<String>,
+    pub domains: Option<Domains>,
     #[serde(default)]
     pub id: Option<String>,
     pub label: String,
@@ -32,6 +33,27 @@ pub struct ImportRow {
     pub token_auth_method: Option<String>,
 }
 
+/// The `domains` field as either format writes it.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum Domains {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Domains {
+    fn parse(self) -> Result<Vec<EmailDomain>, InvalidValue> {
+        let raw = match self {
+            Self::List(list) => list,
+            Self::Text(text) => text.split([' ', ',']).map(str::to_owned).collect(),
+        };
+        raw.iter()
+            .filter(|domain| !domain.trim().is_empty())
+            .map(|domain| EmailDomain::parse(domain))
+            .collect()
+    }
+}
+
 /// Why one row was refused; `row` counts from 1 (the first data row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowError {
@@ -40,7 +62,10 @@ pub struct RowError {
 }
 
 struct CheckedRow {
-    new_tenant: Option<(String, Vec<EmailDomain>)>,
+    /// The org's name, to create it if it does not exist yet.
+    new_tenant: Option<String>,
+    /// Domains to claim for the row's org.
+    domains: Vec<EmailDomain>,
     instance: NewInstance,
 }
 
@@ -58,21 +83,15 @@ fn in_column(column: &'static str) -> impl Fn(InvalidValue) -> InvalidValue {
 
 fn check_row(raw: ImportRow, policy: &IssuerPolicy) -> Result<CheckedRow, InvalidValue> {
     let tenant = TenantSlug::parse(raw.tenant.trim()).map_err(in_column("tenant"))?;
-    let new_tenant = match raw.tenant_name.filter(|name| !name.trim().is_empty()) {
-        Some(name) => {
-            let domains = raw
-                .domains
-                .unwrap_or_default()
-                .split([' ', ','])
-                .filter(|d| !d.is_empty())
-                .map(EmailDomain::parse)
-                .collect::<Result<_, _>>()
-                .map_err(in_column("domains"))?;
-            let name =
-                display_text("organization name", &name).map_err(in_column("tenant_name"))?;
-            Some((name, domains))
-        }
-        None => None,
+    let new_tenant = raw
+        .tenant_name
+        .filter(|name| !name.trim().is_empty())
+        .map(|name| display_text("organization name", &name))
+        .transpose()
+        .map_err(in_column("tenant_name"))?;
+    let domains = match raw.domains {
+        Some(domains) => domains.parse().map_err(in_column("domains"))?,
+        None => Vec::new(),
     };
     let id = raw
         .id
@@ -86,6 +105,7 @@ fn check_row(raw: ImportRow, policy: &IssuerPolicy) -> Result<CheckedRow, Invali
     };
     Ok(CheckedRow {
         new_tenant,
+        domains,
         instance: NewInstance {
             id,
             tenant,
@@ -156,18 +176,16 @@ pub async fn import_instances(
     let mut tx = db.begin().await?;
     let count = checked.len();
     let mut tenants_seen = std::collections::HashSet::new();
-    for (
-        row,
-        CheckedRow {
+    for (row, checked) in checked {
+        let CheckedRow {
             new_tenant,
+            domains,
             instance,
-        },
-    ) in checked
-    {
-        if let Some((name, domains)) = new_tenant
+        } = checked;
+        if let Some(name) = new_tenant
             && tenants_seen.insert(instance.tenant.clone())
         {
-            let created = sqlx::query(
+            sqlx::query(
                 "INSERT INTO tenants (slug, display_name, status, created_at, updated_at) \
                  VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (slug) DO NOTHING",
             )
@@ -175,20 +193,22 @@ pub async fn import_instances(
             .bind(&name)
             .bind(now())
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if created == 1 {
-                for domain in &domains {
-                    if let Err(error) =
-                        super::tenants::claim_domain(&mut tx, &instance.tenant, domain).await
-                    {
-                        errors.push(row_error(row, error)?);
-                    }
-                }
-            }
+            .await?;
         }
-        if let Err(error) = insert_instance(&mut tx, vault, instance).await {
-            errors.push(row_error(row, error)?);
+        let inserted = match insert_instance(&mut tx, vault, instance).await {
+            Ok(inserted) => inserted,
+            Err(error) => {
+                errors.push(row_error(row, error)?);
+                continue;
+            }
+        };
+        // Every row may add domains to its org; one owned by another org fails the row.
+        for domain in &domains {
+            if let Err(error) =
+                super::tenants::claim_domain(&mut tx, &inserted.tenant, domain).await
+            {
+                errors.push(row_error(row, error)?);
+            }
         }
     }
     if !errors.is_empty() {

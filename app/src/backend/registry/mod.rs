@@ -7,7 +7,7 @@ mod instances;
 mod setup_links;
 mod tenants;
 
-pub use import::{ImportRow, RowError, import_instances};
+pub use import::{Domains, ImportRow, RowError, import_instances};
 pub use instances::{
     Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance, SecretSlot,
     TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,

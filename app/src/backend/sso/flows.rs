@@ -21,12 +21,6 @@ pub(super) struct PendingFlow {
 }
 
 pub(super) async fn store(db: &Db, state: &str, flow: &PendingFlow) -> Result<(), sqlx::Error> {
-    // Abandoned flows are swept here, on the path that creates them, so the table stays small
-    // without a background job.
-    sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
-        .bind(now())
-        .execute(db)
-        .await?;
     sqlx::query(
         "INSERT INTO login_flows (state_hash, instance_id, issuer, browser_hash, nonce, \
          pkce_verifier, return_to, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -67,4 +61,14 @@ pub(super) async fn take(db: &Db, state: &str) -> Result<Option<PendingFlow>, sq
         expires_at: row.try_get("expires_at")?,
     };
     Ok((flow.expires_at > now()).then_some(flow))
+}
+
+/// Deletes abandoned flows. Expired flows are refused anyway; this keeps the table small. The
+/// server runs it periodically, off the request path, so a login start costs one write.
+pub async fn sweep_expired(db: &Db) -> Result<u64, sqlx::Error> {
+    let swept = sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
+        .bind(now())
+        .execute(db)
+        .await?;
+    Ok(swept.rows_affected())
 }

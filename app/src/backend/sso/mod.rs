@@ -11,6 +11,7 @@ pub mod verify;
 
 use axum::http::StatusCode;
 
+pub use flows::sweep_expired as sweep_expired_flows;
 pub use providers::ProviderDirectory;
 
 /// A fresh value for the cookie that binds login flows to one browser.
