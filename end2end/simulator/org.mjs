@@ -36,11 +36,14 @@ export class Org {
   #callback;
   #tamper = null;
 
-  constructor({ slug, users, clients, jwks_max_age: jwksMaxAge = 300 }) {
+  /** `code_ttl`: seconds an authorization code stays redeemable (Okta: 60; load tests that
+   * gather many codes before redeeming them all at once need more). */
+  constructor({ slug, users, clients, jwks_max_age: jwksMaxAge = 300, code_ttl: codeTtl = 60 }) {
     this.slug = slug;
     this.users = users;
     this.clients = clients;
     this.jwksMaxAge = jwksMaxAge;
+    this.codeTtl = codeTtl;
   }
 
   /** Listens on 127.0.0.1:`port` (0 = any free port); the issuer follows the real port. */

@@ -55,7 +55,7 @@ export function buildProvider(org, onTokenResponse) {
     allowOmittingSingleRegisteredRedirectUri: false,
     ttl: {
       AccessToken: HOUR,
-      AuthorizationCode: 60,
+      AuthorizationCode: org.codeTtl,
       IdToken: HOUR,
       Interaction: HOUR,
       Session: 24 * HOUR,

@@ -124,6 +124,10 @@ pub struct AppConfig {
     pub orgs: &'static [OrgFixture],
     pub instances: &'static [InstanceFixture],
     pub registration: Registration,
+    /// The app's timeout for each IdP request.
+    pub idp_timeout_secs: u64,
+    /// How long the simulator's authorization codes stay redeemable.
+    pub code_ttl_secs: u64,
 }
 
 impl Default for AppConfig {
@@ -134,6 +138,8 @@ impl Default for AppConfig {
             orgs: &ORGS,
             instances: &INSTANCES,
             registration: Registration::OneByOne,
+            idp_timeout_secs: 5,
+            code_ttl_secs: 60,
         }
     }
 }
@@ -213,6 +219,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
     let serve = ServeArgs {
         public_url: config.public_url,
         insecure_dev_cookies: config.insecure_dev_cookies,
+        idp_timeout_secs: config.idp_timeout_secs,
         ..dev_serve_args()
     };
     let leptos_options = test_leptos_options();
@@ -265,7 +272,10 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
                     })
                 })
                 .collect();
-            json!({ "slug": slug, "port": 0, "users": users, "clients": clients })
+            json!({
+                "slug": slug, "port": 0, "users": users, "clients": clients,
+                "code_ttl": config.code_ttl_secs,
+            })
         })
         .collect();
     let simulator = Simulator::start(&json!({ "orgs": orgs })).await;
