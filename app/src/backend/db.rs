@@ -50,6 +50,20 @@ pub async fn open(location: &Location) -> Result<Db, sqlx::Error> {
             // sqlx enables foreign keys and a 5 s busy timeout on every SQLite connection.
             let pool = AnyPoolOptions::new()
                 .max_connections(8)
+                // A connection to a local file does not go stale; pinging it before each query
+                // would double the hops to its worker thread.
+                .test_before_acquire(false)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // With WAL, NORMAL syncs at checkpoints instead of every commit: the
+                        // file cannot corrupt, and only a power cut can undo the last commits.
+                        // Memory-mapped reads spare a system call per page, which matters
+                        // because every commit of another connection empties this one's cache.
+                        conn.execute("PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456")
+                            .await?;
+                        Ok(())
+                    })
+                })
                 .connect(&url)
                 .await?;
             // WAL is a property of the file: set once, it holds for every connection.
