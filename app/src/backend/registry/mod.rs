@@ -4,25 +4,24 @@
 
 mod import;
 mod instances;
+mod keys;
 mod setup_links;
 mod tenants;
 
 pub use import::{Domains, ImportRow, RowError, import_instances};
 pub use instances::{
     Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance, SecretSlot,
-    TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,
-    list_instances, record_working_secret, remove_instance, set_enabled, update_instance,
+    TokenAuthMethod, add_instance, enabled_credentials, instance_detail, list_instances,
+    record_working_secret, remove_instance, set_enabled, update_instance,
 };
+pub use keys::{check_master_keys, reseal_all, sealed_secret_count};
 pub use setup_links::{
     SetupLink, SetupLinkStatus, create_setup_link, list_setup_links, revoke_setup_link,
 };
 pub use tenants::{
     NewTenant, Tenant, TenantChanges, TenantStatus, add_tenant, find_tenant, list_tenants,
-    remove_tenant, sign_in_options, tenant_for_domain, update_tenant,
+    remove_tenant, sign_in_options, update_tenant,
 };
-
-mod keys;
-pub use keys::{check_master_keys, reseal_all, sealed_secret_count};
 
 use super::vault::VaultError;
 use crate::domain::{InstanceId, InvalidValue, TenantSlug};

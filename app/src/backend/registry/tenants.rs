@@ -315,20 +315,6 @@ pub async fn remove_tenant(db: &Db, slug: &TenantSlug, actor: &Actor) -> Result<
     Ok(())
 }
 
-/// The org that owns a work-email domain, if any.
-pub async fn tenant_for_domain(
-    db: &Db,
-    domain: &EmailDomain,
-) -> Result<Option<TenantSlug>, RegistryError> {
-    let row = sqlx::query("SELECT tenant_slug FROM tenant_domains WHERE domain = $1")
-        .bind(domain.as_str())
-        .fetch_optional(db)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let slug: String = row.try_get("tenant_slug")?;
-    Ok(Some(TenantSlug::parse(&slug).map_err(decode_error)?))
-}
-
 /// An org and the instances its people may sign in with: none while it is suspended.
 pub async fn sign_in_options(
     db: &Db,
