@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Recorded, SESSION_COOKIE, SignInOutcome, assert_refused, reason};
+use crate::helpers::{Browser, Recorded, SESSION_COOKIE, SignInOutcome, assert_refused, reason};
 use crate::hostile_op::{
-    DeadIssuer, HostileApp, HostileOp, OpBrowser, OpStats, Registration, SUBJECT, Scenario,
-    TestKey, USER_EMAIL, USER_NAME, VICTIM, spawn_app_against, spawn_app_against_many,
+    DeadIssuer, HostileApp, HostileOp, OpStats, Registration, SUBJECT, Scenario, TestKey,
+    USER_EMAIL, USER_NAME, VICTIM, spawn_app_against, spawn_app_against_many,
     spawn_app_against_many_with_timeout,
 };
 
@@ -27,9 +27,9 @@ async fn provider_and_app(scenario: Scenario) -> (HostileOp, HostileApp) {
 }
 
 /// One sign-in through the victim instance in a fresh browser.
-async fn sign_in(app: &HostileApp) -> (OpBrowser, SignInOutcome) {
+async fn sign_in(app: &HostileApp) -> (Browser, SignInOutcome) {
     let browser = app.browser();
-    let outcome = browser.sign_in(VICTIM).await;
+    let outcome = browser.sign_in(VICTIM, None, None).await;
     (browser, outcome)
 }
 
@@ -62,14 +62,14 @@ fn session_cookie_set(outcome: &SignInOutcome) -> Option<&Recorded> {
 
 /// The callback redirected with a session cookie, and the session names the provider's user
 /// at the victim instance. The provider saw no protocol mistake.
-async fn assert_signed_in(op: &HostileOp, browser: &OpBrowser, outcome: &SignInOutcome) {
+async fn assert_signed_in(op: &HostileOp, browser: &Browser, outcome: &SignInOutcome) {
     assert_signed_in_at(op, browser, outcome, VICTIM).await;
 }
 
 /// [`assert_signed_in`] at this instance.
 async fn assert_signed_in_at(
     op: &HostileOp,
-    browser: &OpBrowser,
+    browser: &Browser,
     outcome: &SignInOutcome,
     instance: &str,
 ) {
@@ -112,7 +112,7 @@ enum Fault {
 /// call to the provider past the faulty step.
 async fn assert_rejected(
     op: &HostileOp,
-    browser: &OpBrowser,
+    browser: &Browser,
     outcome: &SignInOutcome,
     fault: Fault,
     reasons: &[&str],
@@ -442,7 +442,7 @@ async fn a_discovery_document_naming_another_issuer_stops_the_sign_in_before_any
     let (op, app) = provider_and_app(Scenario::DiscoveryIssuerMismatch).await;
     let browser = app.browser();
 
-    let response = browser.login(VICTIM).await;
+    let response = browser.login(VICTIM, None, None).await;
 
     assert!(
         response.status == StatusCode::BAD_GATEWAY || response.status.is_client_error(),
@@ -639,7 +639,7 @@ async fn a_valid_id_token_of_another_tenants_provider_in_this_providers_flow_is_
         .await;
         // B works, and the app knows B's key.
         let browser = app.browser();
-        let outcome = browser.sign_in("bystander-okta").await;
+        let outcome = browser.sign_in("bystander-okta", None, None).await;
         assert_eq!(
             outcome.callback().status,
             StatusCode::SEE_OTHER,
@@ -698,14 +698,14 @@ async fn a_dead_issuer_does_not_hold_up_another_tenants_sign_in_and_fails_within
     let browser_a = app.browser();
     let started = Instant::now();
     let a = tokio::spawn(async move {
-        let response = browser_a.login("stalled-okta").await;
+        let response = browser_a.login("stalled-okta", None, None).await;
         (response, started.elapsed(), browser_a)
     });
     // A really is waiting on its dead issuer before B starts.
     dead.wait_for_a_connection(IDP_TIMEOUT / 2).await;
 
     let browser_b = app.browser();
-    let outcome = browser_b.sign_in("bystander-okta").await;
+    let outcome = browser_b.sign_in("bystander-okta", None, None).await;
     let b_elapsed = started.elapsed();
 
     assert!(

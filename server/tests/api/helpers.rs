@@ -713,7 +713,8 @@ pub struct Browser {
 }
 
 impl Browser {
-    fn new(base_url: Url, public_origin: String) -> Self {
+    /// A browser for the app at `base_url` whose redirect URIs use `public_origin`.
+    pub fn new(base_url: Url, public_origin: String) -> Self {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(Arc::clone(&jar))

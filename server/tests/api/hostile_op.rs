@@ -25,8 +25,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use reqwest::cookie::Jar;
-use reqwest::{Url, redirect};
+use reqwest::Url;
 use serde_json::{Value, json};
 use server::config::ServeArgs;
 use server::startup::Application;
@@ -35,7 +34,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::common::storage::TestStorage;
-use crate::helpers::{Recorded, SignInOutcome, dev_serve_args, test_leptos_options};
+use crate::helpers::{Browser, dev_serve_args, test_leptos_options};
 
 /// The user every hostile provider signs in.
 pub const SUBJECT: &str = "00u1hostilevictim";
@@ -984,8 +983,8 @@ impl Drop for HostileApp {
 }
 
 impl HostileApp {
-    pub fn browser(&self) -> OpBrowser {
-        OpBrowser::new(self.base_url.clone(), self.public_origin.clone())
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.base_url.clone(), self.public_origin.clone())
     }
 }
 
@@ -1089,114 +1088,5 @@ pub async fn spawn_app_against_many_with_timeout(
         public_origin,
         server,
         _storage: storage,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A browser for it (helpers::Browser cannot be built outside helpers.rs)
-// ---------------------------------------------------------------------------------------------
-
-/// Cookies kept, redirects followed by hand so every hop can be inspected.
-pub struct OpBrowser {
-    client: reqwest::Client,
-    base_url: Url,
-    public_origin: String,
-}
-
-impl OpBrowser {
-    fn new(base_url: Url, public_origin: String) -> Self {
-        let client = reqwest::Client::builder()
-            .cookie_provider(Arc::new(Jar::default()))
-            .redirect(redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Self {
-            client,
-            base_url,
-            public_origin,
-        }
-    }
-
-    fn is_app_callback(&self, url: &Url) -> bool {
-        let segments: Vec<&str> = url.path().trim_start_matches('/').split('/').collect();
-        url.origin().ascii_serialization() == self.public_origin
-            && segments.len() == 3
-            && segments[0] == "sso"
-            && segments[2] == "callback"
-    }
-
-    pub async fn get(&self, url: impl AsRef<str>) -> Recorded {
-        let url = Url::parse(url.as_ref())
-            .or_else(|_| self.base_url.join(url.as_ref()))
-            .unwrap_or_else(|e| panic!("bad URL {}: {e}", url.as_ref()));
-        let response = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.text().await.unwrap_or_default();
-        Recorded {
-            url,
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// `GET /sso/{instance}/login`.
-    pub async fn login(&self, instance: &str) -> Recorded {
-        self.get(format!("/sso/{instance}/login")).await
-    }
-
-    /// Follows redirects from `url` and stops after the app's callback answered, or at the
-    /// first response that is not a redirect.
-    pub async fn follow(&self, url: Url) -> SignInOutcome {
-        let mut hops = Vec::new();
-        let mut url = url;
-        for _ in 0..20 {
-            let is_callback = self.is_app_callback(&url);
-            let response = self.get(url.clone()).await;
-            let next = response.is_redirect().then(|| response.next_url().unwrap());
-            hops.push(response);
-            if is_callback {
-                let callback = hops.last().cloned();
-                return SignInOutcome { hops, callback };
-            }
-            match next {
-                Some(next) => url = next,
-                None => {
-                    return SignInOutcome {
-                        hops,
-                        callback: None,
-                    };
-                }
-            }
-        }
-        panic!("too many redirects: {hops:#?}")
-    }
-
-    /// A whole sign-in: login, the provider's authorize endpoint, the callback.
-    pub async fn sign_in(&self, instance: &str) -> SignInOutcome {
-        let login = self.login(instance).await;
-        let Some(next) = login.is_redirect().then(|| login.next_url().unwrap()) else {
-            return SignInOutcome {
-                hops: vec![login],
-                callback: None,
-            };
-        };
-        let mut outcome = self.follow(next).await;
-        outcome.hops.insert(0, login);
-        outcome
-    }
-
-    /// `GET /api/session`: the status and the JSON body.
-    pub async fn session(&self) -> (StatusCode, Value) {
-        let response = self.get("/api/session").await;
-        let json = serde_json::from_str(&response.body).unwrap_or(Value::Null);
-        (response.status, json)
     }
 }
