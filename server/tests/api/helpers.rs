@@ -194,6 +194,16 @@ pub fn test_leptos_options() -> LeptosOptions {
         .build()
 }
 
+/// Runs the server until the test drops the handle (each fixture aborts it on drop).
+pub fn serve_in_background(application: Application) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        application
+            .run_until_stopped()
+            .await
+            .expect("the server failed");
+    })
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(AppConfig::default()).await
 }
@@ -342,12 +352,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         }
     }
 
-    let server = tokio::spawn(async move {
-        application
-            .run_until_stopped()
-            .await
-            .expect("the server failed");
-    });
+    let server = serve_in_background(application);
     TestApp {
         db,
         vault,

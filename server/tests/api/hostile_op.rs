@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::common::storage::TestStorage;
-use crate::helpers::{Browser, dev_serve_args, test_leptos_options};
+use crate::helpers::{Browser, dev_serve_args, serve_in_background, test_leptos_options};
 
 /// The user every hostile provider signs in.
 pub const SUBJECT: &str = "00u1hostilevictim";
@@ -1077,12 +1077,7 @@ pub async fn spawn_app_against_many_with_timeout(
             .expect("cannot add an instance");
     }
 
-    let server = tokio::spawn(async move {
-        application
-            .run_until_stopped()
-            .await
-            .expect("the server failed");
-    });
+    let server = serve_in_background(application);
     HostileApp {
         base_url,
         public_origin,
