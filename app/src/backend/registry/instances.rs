@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 use url::{Host, Url};
 
 use super::{RegistryError, decode_error, display_text};
@@ -419,8 +419,8 @@ pub async fn instance_detail(
 }
 
 /// The credentials of an enabled instance of an active org; `None` otherwise.
-pub async fn enabled_credentials(
-    db: &Db,
+pub async fn enabled_credentials<'c>(
+    db: impl Executor<'c, Database = Any>,
     vault: &Vault,
     id: &InstanceId,
 ) -> Result<Option<InstanceCredentials>, RegistryError> {

@@ -47,7 +47,10 @@ pub async fn finish(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(SsoError::UnknownFlow)?;
-    let flow = flows::take(&app.db, state)
+    // The flow and the credentials on one connection: every return to the pool costs sqlx a
+    // round trip (it pings the connection), and this is the busiest path of the server.
+    let mut conn = app.db.acquire().await?;
+    let flow = flows::take(&mut *conn, state)
         .await?
         .ok_or(SsoError::UnknownFlow)?;
     let same_browser = browser_binding
@@ -55,6 +58,10 @@ pub async fn finish(
     if !same_browser || flow.instance != *instance {
         return Err(SsoError::FlowMismatch);
     }
+    let credentials = registry::enabled_credentials(&mut *conn, &app.vault, instance)
+        .await?
+        .ok_or(SsoError::UnknownInstance)?;
+    drop(conn);
 
     let metadata = app.providers.metadata(&flow.issuer).await?;
     let iss_required = metadata
@@ -71,10 +78,6 @@ pub async fn finish(
         .code
         .filter(|c| !c.is_empty())
         .ok_or(SsoError::MissingCode)?;
-
-    let credentials = registry::enabled_credentials(&app.db, &app.vault, instance)
-        .await?
-        .ok_or(SsoError::UnknownInstance)?;
     if credentials.instance.issuer != flow.issuer {
         return Err(SsoError::IssuerMismatch(
             "the instance's issuer changed during sign-in".into(),

@@ -1,7 +1,7 @@
 //! Pending authorization-code flows: single-use (taken with one `DELETE … RETURNING`),
 //! short-lived, and stored under a digest of `state`.
 
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 
 use super::super::db::{Db, now};
 use super::super::tokens::digest;
@@ -40,7 +40,10 @@ pub(super) async fn store(db: &Db, state: &str, flow: &PendingFlow) -> Result<()
 
 /// Removes and returns the flow named by `state`, whatever happens next: a state is never
 /// accepted twice. Expired flows are removed and reported as absent.
-pub(super) async fn take(db: &Db, state: &str) -> Result<Option<PendingFlow>, sqlx::Error> {
+pub(super) async fn take<'c>(
+    db: impl Executor<'c, Database = Any>,
+    state: &str,
+) -> Result<Option<PendingFlow>, sqlx::Error> {
     let row = sqlx::query(
         "DELETE FROM login_flows WHERE state_hash = $1 RETURNING instance_id, issuer, \
          browser_hash, nonce, pkce_verifier, return_to, expires_at",
