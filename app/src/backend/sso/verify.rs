@@ -1,12 +1,14 @@
 //! ID token validation (OpenID Connect Core §3.1.3.7), all of it, in one function over the
 //! token text and its candidate keys, so its cost can be measured against the bare signature.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -52,11 +54,43 @@ pub struct IdTokenClaims {
 }
 
 /// `aud` is one string or an array of them (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 enum Audience {
     One(String),
     Many(Vec<String>),
+}
+
+// By hand rather than `#[serde(untagged)]`, which buffers the value and tries each variant:
+// this runs on every sign-in and is measured against the bare signature check.
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for AudienceVisitor {
+            type Value = Audience;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, one: &str) -> Result<Audience, E> {
+                Ok(Audience::One(one.to_owned()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Audience, A::Error> {
+                let mut all = Vec::new();
+                while let Some(aud) = seq.next_element::<String>()? {
+                    all.push(aud);
+                }
+                Ok(Audience::Many(all))
+            }
+        }
+
+        deserializer.deserialize_any(AudienceVisitor)
+    }
 }
 
 impl Audience {
@@ -102,31 +136,52 @@ pub fn header(
     let bytes = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| Invalid::NotAJws)?;
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes).map_err(|_| Invalid::NotAJws)?;
-    if header.contains_key("crit") {
+    let header: JoseHeader<'_> = serde_json::from_slice(&bytes).map_err(|_| Invalid::NotAJws)?;
+    if header.crit {
         return Err(Invalid::Header("crit is not supported".into()));
     }
-    if header.contains_key("enc") {
+    if header.enc {
         return Err(Invalid::NotAJws);
     }
-    match header.get("typ").map(|typ| typ.as_str()) {
+    match &header.typ {
         None => {}
-        Some(Some(typ))
+        Some(serde_json::Value::String(typ))
             if typ.eq_ignore_ascii_case("JWT") || typ.eq_ignore_ascii_case("application/jwt") => {}
-        Some(other) => return Err(Invalid::Header(format!("typ {other:?} is not JWT"))),
+        Some(other) => return Err(Invalid::Header(format!("typ {other} is not JWT"))),
     }
     let alg = header
-        .get("alg")
-        .and_then(serde_json::Value::as_str)
+        .alg
+        .as_deref()
         .and_then(|name| name.parse::<Algorithm>().ok())
         .filter(|alg| algorithms.contains(alg))
-        .ok_or_else(|| Invalid::Header(format!("alg {:?} is not allowed", header.get("alg"))))?;
-    let kid = header
-        .get("kid")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned);
-    Ok((alg, kid))
+        .ok_or_else(|| Invalid::Header(format!("alg {:?} is not allowed", header.alg)))?;
+    Ok((alg, header.kid.map(Cow::into_owned)))
+}
+
+/// The JOSE header members that decide whether a token is acceptable. A member that is present
+/// counts even when it is `null`: `crit` and `enc` by their presence alone.
+#[derive(Deserialize)]
+struct JoseHeader<'a> {
+    #[serde(borrow, default)]
+    alg: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present_value")]
+    typ: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+    #[serde(default, deserialize_with = "present")]
+    enc: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+fn present_value<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 /// Verifies `token` with the first of `keys` that fits and checks every claim.
@@ -316,6 +371,39 @@ mod tests {
     fn clock_skew_within_the_leeway_is_tolerated() {
         let skewed = json!({ "exp": NOW - 30, "nbf": NOW + 30, "iat": NOW + 30 });
         assert!(verdict(skewed).is_ok());
+    }
+
+    fn header_verdict(header_json: Value) -> Result<(Algorithm, Option<String>), Invalid> {
+        let encoded = URL_SAFE_NO_PAD.encode(header_json.to_string());
+        header(&format!("{encoded}.e30.c2ln"), ALGORITHMS)
+    }
+
+    #[test]
+    fn a_plain_rs256_header_yields_its_algorithm_and_key_id() {
+        let verdict = header_verdict(json!({ "alg": "RS256", "typ": "JWT", "kid": "k1" }));
+        assert_eq!(verdict, Ok((Algorithm::RS256, Some("k1".to_owned()))));
+    }
+
+    #[test]
+    fn each_unacceptable_header_is_refused() {
+        let cases = [
+            ("alg none", json!({ "alg": "none" })),
+            ("an HMAC alg", json!({ "alg": "HS256" })),
+            ("an alg the issuer does not use", json!({ "alg": "ES256" })),
+            ("no alg", json!({ "kid": "k1" })),
+            ("crit", json!({ "alg": "RS256", "crit": ["exp"] })),
+            ("a null crit", json!({ "alg": "RS256", "crit": null })),
+            ("enc (a JWE)", json!({ "alg": "RS256", "enc": "A256GCM" })),
+            ("typ at+jwt", json!({ "alg": "RS256", "typ": "at+jwt" })),
+            ("a null typ", json!({ "alg": "RS256", "typ": null })),
+        ];
+        for (case, header_json) in cases {
+            assert!(
+                header_verdict(header_json).is_err(),
+                "a header with {case} was accepted"
+            );
+        }
+        assert_eq!(header("a.b.c.d.e", ALGORITHMS), Err(Invalid::NotAJws));
     }
 
     #[test]
