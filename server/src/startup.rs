@@ -1,12 +1,13 @@
 //! Building the application: state, router, listener.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::registry::{self, RegistryError};
 use app::backend::settings::Settings;
-use app::backend::sso::{ProviderDirectory, sweep_expired_flows};
+use app::backend::sso::{FlowStore, ProviderDirectory};
 use app::backend::vault::{Vault, VaultError};
 use app::backend::{AppState, db};
 use app::{App, shell};
@@ -78,12 +79,24 @@ impl Application {
         let Storage { db, vault } = open_storage(storage).await?;
         let providers = ProviderDirectory::new(Duration::from_secs(serve.idp_timeout_secs))
             .map_err(|e| StartupError::Config(format!("HTTP client: {e}")))?;
+        let location = storage
+            .location()
+            .map_err(|e| StartupError::Config(e.0))?
+            .describe();
+        let database_error = |source| StartupError::Database {
+            location: location.clone(),
+            source,
+        };
+        let sign_in_db = db::SignInDb::open(&db).await.map_err(database_error)?;
+        let flows = FlowStore::open(&db).await.map_err(database_error)?;
         let state = AppState {
             leptos_options,
             db,
             vault,
             settings: Arc::new(settings),
             providers: Arc::new(providers),
+            sign_in_db,
+            flows: Arc::new(flows),
         };
         Ok(Self {
             listener,
@@ -102,11 +115,25 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_flows_periodically(self.state.db.clone()));
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then lets the requests in progress finish and saves the
+    /// sign-ins waiting for their callback, for the next start to take back.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_flows_periodically(self.state.clone()));
         let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await;
         sweeper.abort();
+        match self.state.flows.save(&self.state.db).await {
+            Ok(0) => {}
+            Ok(saved) => tracing::info!(saved, "saved the sign-ins in progress for the next start"),
+            Err(error) => tracing::error!(%error, "cannot save the sign-ins in progress"),
+        }
         served
     }
 }
@@ -173,11 +200,11 @@ async fn open_vault(
 }
 
 /// Abandoned sign-in flows are deleted once a minute, off the request path.
-async fn sweep_flows_periodically(db: db::Db) {
+async fn sweep_flows_periodically(state: AppState) {
     let mut every_minute = tokio::time::interval(Duration::from_secs(60));
     loop {
         every_minute.tick().await;
-        if let Err(error) = sweep_expired_flows(&db).await {
+        if let Err(error) = state.flows.sweep_expired(&state.db).await {
             tracing::warn!(%error, "cannot sweep expired sign-in flows");
         }
     }

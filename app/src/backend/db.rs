@@ -3,12 +3,16 @@
 //! Both go through `sqlx::Any`, so every query is written once (`$1` placeholders, integer
 //! flags and Unix-second timestamps, see `migrations/README.md`).
 
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use tokio::sync::{Mutex, MutexGuard};
 
 pub type Db = AnyPool;
 
@@ -83,6 +87,72 @@ pub async fn open(location: &Location) -> Result<Db, sqlx::Error> {
             Ok(pool)
         }
     }
+}
+
+/// The database of the sign-in path (login start and callback), the busiest requests.
+///
+/// On SQLite it is one connection of its own, held outside the pool: sqlx pings a pooled
+/// connection every time it goes back to the pool, a round trip to the connection's worker
+/// thread plus a spawned task, and on this path that cost more than the queries themselves
+/// (see BENCHMARKS.md). On PostgreSQL it is the pool, which replicas and a networked database
+/// need.
+#[derive(Clone)]
+pub enum SignInDb {
+    Dedicated(Arc<Mutex<AnyConnection>>),
+    Pooled(Db),
+}
+
+impl SignInDb {
+    /// On SQLite, takes a connection out of `db` for good (the pool opens another for the
+    /// rest of the server), so it keeps the pragmas of every pooled connection.
+    pub async fn open(db: &Db) -> Result<Self, sqlx::Error> {
+        if is_sqlite(db) {
+            let connection = db.acquire().await?.detach();
+            Ok(Self::Dedicated(Arc::new(Mutex::new(connection))))
+        } else {
+            Ok(Self::Pooled(db.clone()))
+        }
+    }
+
+    /// Waits for the connection. Never hold it across a call to an identity provider: on
+    /// SQLite, every other sign-in waits for it.
+    pub async fn acquire(&self) -> Result<SignInConnection<'_>, sqlx::Error> {
+        Ok(match self {
+            Self::Dedicated(connection) => SignInConnection::Dedicated(connection.lock().await),
+            Self::Pooled(pool) => SignInConnection::Pooled(pool.acquire().await?),
+        })
+    }
+}
+
+/// A connection of [`SignInDb`]; `&mut *connection` is an executor.
+pub enum SignInConnection<'a> {
+    Dedicated(MutexGuard<'a, AnyConnection>),
+    Pooled(PoolConnection<Any>),
+}
+
+impl Deref for SignInConnection<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Self::Dedicated(guard) => guard,
+            Self::Pooled(connection) => connection,
+        }
+    }
+}
+
+impl DerefMut for SignInConnection<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Self::Dedicated(guard) => &mut *guard,
+            Self::Pooled(connection) => &mut *connection,
+        }
+    }
+}
+
+/// Whether `db` is the embedded SQLite database (one node) rather than PostgreSQL.
+pub fn is_sqlite(db: &Db) -> bool {
+    db.connect_options().database_url.scheme() == "sqlite"
 }
 
 /// Unix seconds: the unit of every timestamp column.

@@ -3,9 +3,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::db::Db;
+use super::db::{Db, SignInDb};
 use super::settings::Settings;
-use super::sso::ProviderDirectory;
+use super::sso::{FlowStore, ProviderDirectory};
 use super::vault::Vault;
 
 /// Everything a handler or server function may need; cheap to clone.
@@ -17,4 +17,8 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub settings: Arc<Settings>,
     pub providers: Arc<ProviderDirectory>,
+    /// The connection of login starts and callbacks (see [`SignInDb`]).
+    pub sign_in_db: SignInDb,
+    /// Sign-ins waiting for their callback.
+    pub flows: Arc<FlowStore>,
 }

@@ -27,6 +27,7 @@ use tempfile::TempDir;
 use crate::common::storage::TestStorage;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The session cookie's name when the app runs with insecure dev cookies.
@@ -161,14 +162,10 @@ pub struct TestApp {
     pub instance_ids: Vec<&'static str>,
     /// Client secret of each instance, by instance id (fresh random values per test).
     pub secrets: HashMap<&'static str, String>,
-    server: JoinHandle<()>,
+    /// How the server was started, with the port it got: a restart reuses both.
+    serve: ServeArgs,
+    server: BackgroundServer,
     storage: TestStorage,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 /// The server settings of local development, on a free port of 127.0.0.1.
@@ -194,14 +191,43 @@ pub fn test_leptos_options() -> LeptosOptions {
         .build()
 }
 
-/// Runs the server until the test drops the handle (each fixture aborts it on drop).
-pub fn serve_in_background(application: Application) -> JoinHandle<()> {
-    tokio::spawn(async move {
+/// A server running on the test's runtime: aborted when dropped, or stopped the way SIGTERM
+/// stops it.
+pub struct BackgroundServer {
+    handle: JoinHandle<()>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl BackgroundServer {
+    /// Lets the requests in progress finish and the server save its state, as on SIGTERM.
+    pub async fn stop_gracefully(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.handle).await.expect("the server failed");
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+pub fn serve_in_background(application: Application) -> BackgroundServer {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
         application
-            .run_until_stopped()
+            .run_until(async {
+                let _ = stopped.await;
+            })
             .await
             .expect("the server failed");
-    })
+    });
+    BackgroundServer {
+        handle,
+        stop: Some(stop),
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -354,6 +380,10 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
 
     let server = serve_in_background(application);
     TestApp {
+        serve: ServeArgs {
+            listen: address,
+            ..serve
+        },
         db,
         vault,
         address,
@@ -390,6 +420,20 @@ impl TestApp {
     /// Where the app's data lives.
     pub fn storage(&self) -> &TestStorage {
         &self.storage
+    }
+
+    /// Stops the server as SIGTERM would, then starts a new one on the same port and data, as
+    /// an operator's restart does.
+    pub async fn restart(self) -> Self {
+        self.server.stop_gracefully().await;
+        let application =
+            Application::build(&self.storage.args(), &self.serve, test_leptos_options())
+                .await
+                .expect("the restarted application failed to build");
+        Self {
+            server: serve_in_background(application),
+            ..self
+        }
     }
 
     /// Every instance's client secret.

@@ -34,7 +34,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::common::storage::TestStorage;
-use crate::helpers::{Browser, dev_serve_args, serve_in_background, test_leptos_options};
+use crate::helpers::{
+    BackgroundServer, Browser, dev_serve_args, serve_in_background, test_leptos_options,
+};
 
 /// The user every hostile provider signs in.
 pub const SUBJECT: &str = "00u1hostilevictim";
@@ -972,14 +974,8 @@ pub struct Registration<'a> {
 pub struct HostileApp {
     pub base_url: Url,
     pub public_origin: String,
-    server: JoinHandle<()>,
+    _server: BackgroundServer,
     _storage: TestStorage,
-}
-
-impl Drop for HostileApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl HostileApp {
@@ -1081,7 +1077,7 @@ pub async fn spawn_app_against_many_with_timeout(
     HostileApp {
         base_url,
         public_origin,
-        server,
+        _server: server,
         _storage: storage,
     }
 }

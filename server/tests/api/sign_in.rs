@@ -303,25 +303,14 @@ async fn sign_ins_keep_working_on_cached_keys_while_the_key_endpoint_is_down() {
 }
 
 #[tokio::test]
-async fn the_sweep_deletes_abandoned_flows_and_keeps_live_ones() {
+async fn a_sign_in_started_before_a_restart_completes_after_it() {
     let app = spawn_app().await;
     let browser = app.browser();
     let authorize = browser.start(ACME_OKTA).await;
-    sqlx::query(
-        "INSERT INTO login_flows (state_hash, instance_id, issuer, browser_hash, nonce, \
-         pkce_verifier, return_to, expires_at) VALUES ('abandoned', $1, $2, 'b', 'n', 'v', '/', 1)",
-    )
-    .bind(ACME_OKTA)
-    .bind(app.issuer("acme"))
-    .execute(&app.db)
-    .await
-    .unwrap();
 
-    let swept = app::backend::sso::sweep_expired_flows(&app.db)
-        .await
-        .unwrap();
-
-    assert_eq!(swept, 1);
+    let _restarted = app.restart().await;
     let outcome = browser.follow(authorize).await;
+
     assert_eq!(outcome.callback().status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.session().await.0, StatusCode::OK);
 }

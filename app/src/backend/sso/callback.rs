@@ -8,7 +8,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::SsoError;
-use super::flows::{self, PendingFlow};
+use super::flows::PendingFlow;
 use super::keys::KeyError;
 use super::providers::{self, Metadata, OidcClient};
 use super::verify::{self, Expected, IdTokenClaims};
@@ -47,10 +47,11 @@ pub async fn finish(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(SsoError::UnknownFlow)?;
-    // The flow and the credentials on one connection: every return to the pool costs sqlx a
-    // round trip (it pings the connection), and this is the busiest path of the server.
-    let mut conn = app.db.acquire().await?;
-    let flow = flows::take(&mut *conn, state)
+    // The flow and the credentials on one checkout, released before any call to the IdP.
+    let mut conn = app.sign_in_db.acquire().await?;
+    let flow = app
+        .flows
+        .take(&mut conn, state)
         .await?
         .ok_or(SsoError::UnknownFlow)?;
     let same_browser = browser_binding
@@ -117,7 +118,12 @@ pub async fn finish(
         email: claims.email,
     };
 
-    let session = sessions::sign_in(&app.db, &identity, app.settings.session_ttl).await?;
+    let session = sessions::sign_in(
+        &mut *app.sign_in_db.acquire().await?,
+        &identity,
+        app.settings.session_ttl,
+    )
+    .await?;
     Ok(SignedIn {
         session,
         return_to: flow.return_to,

@@ -3,7 +3,7 @@
 use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
 
-use super::flows::{self, PendingFlow};
+use super::flows::PendingFlow;
 use super::{SsoError, providers};
 use crate::backend::AppState;
 use crate::backend::db::now;
@@ -25,9 +25,10 @@ pub async fn start(
     request: LoginRequest,
     browser_binding: &str,
 ) -> Result<String, SsoError> {
-    let credentials = registry::enabled_credentials(&app.db, &app.vault, instance)
-        .await?
-        .ok_or(SsoError::UnknownInstance)?;
+    let credentials =
+        registry::enabled_credentials(&mut *app.sign_in_db.acquire().await?, &app.vault, instance)
+            .await?
+            .ok_or(SsoError::UnknownInstance)?;
     let issuer = credentials.instance.issuer.clone();
     let metadata = app.providers.metadata(&issuer).await?;
     let client = providers::client(
@@ -62,7 +63,9 @@ pub async fn start(
         return_to: request.return_to,
         expires_at: now() + ttl,
     };
-    flows::store(&app.db, state.secret(), &flow).await?;
+    app.flows
+        .store(&app.sign_in_db, state.secret(), flow)
+        .await?;
     Ok(url.into())
 }
 

@@ -3,7 +3,7 @@
 
 mod cache_control;
 pub mod callback;
-mod flows;
+pub mod flows;
 pub mod keys;
 pub mod login;
 mod providers;
@@ -11,8 +11,18 @@ pub mod verify;
 
 use axum::http::StatusCode;
 
-pub use flows::sweep_expired as sweep_expired_flows;
+pub use flows::FlowStore;
 pub use providers::ProviderDirectory;
+
+impl From<flows::FlowError> for SsoError {
+    fn from(error: flows::FlowError) -> Self {
+        match error {
+            flows::FlowError::Full => Self::Busy,
+            flows::FlowError::InstanceDeleted => Self::UnknownInstance,
+            flows::FlowError::Database(source) => Self::Database(source),
+        }
+    }
+}
 
 /// A fresh value for the cookie that binds login flows to one browser.
 pub fn new_browser_binding() -> String {
@@ -50,6 +60,9 @@ pub enum SsoError {
     /// Discovery, keys or token endpoint unreachable or malformed (502).
     #[error("identity provider unavailable: {0}")]
     ProviderUnavailable(String),
+    /// Too many sign-ins are in progress on this node (503).
+    #[error("the pending flow store is full")]
+    Busy,
     /// Storage failed (500).
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -63,6 +76,7 @@ impl SsoError {
         match self {
             Self::UnknownInstance => StatusCode::NOT_FOUND,
             Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -93,6 +107,7 @@ impl SsoError {
                 "Your organization's Okta could not be reached. Please try again in a moment."
                     .into()
             }
+            Self::Busy => "Too many sign-ins are in progress. Please try again in a minute.".into(),
             Self::Database(_) | Self::Registry(_) => {
                 "Something went wrong on our side. Please try again.".into()
             }
