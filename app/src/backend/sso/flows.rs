@@ -98,6 +98,7 @@ impl FlowStore {
     ) -> Result<(), FlowError> {
         match &self.0 {
             Kind::Memory { flows, capacity } => {
+                let key = digest(state);
                 let mut flows = lock(flows);
                 if flows.len() >= *capacity {
                     let at = now();
@@ -106,7 +107,7 @@ impl FlowStore {
                         return Err(FlowError::Full);
                     }
                 }
-                flows.insert(digest(state), flow);
+                flows.insert(key, flow);
                 Ok(())
             }
             Kind::Shared => {
@@ -128,7 +129,10 @@ impl FlowStore {
         state: &str,
     ) -> Result<Option<PendingFlow>, sqlx::Error> {
         let flow = match &self.0 {
-            Kind::Memory { flows, .. } => lock(flows).remove(&digest(state)),
+            Kind::Memory { flows, .. } => {
+                let key = digest(state);
+                lock(flows).remove(&key)
+            }
             Kind::Shared => sqlx::query(&format!(
                 "DELETE FROM login_flows WHERE state_hash = $1 RETURNING {FLOW_COLUMNS}"
             ))
