@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Runs the local stack: the Okta simulator, then `orgpass serve` on SQLite, after registering
 // every org and client of the simulator's config that the database does not have yet.
+// A client names its orgpass instance ("instance": "acme-okta"); its Okta-side URIs are
+// computed here from --listen, so the config never repeats the app's port.
 //   node end2end/stack.mjs --config FILE --listen 127.0.0.1:3000 --data-dir data [--fresh]
 // Used by `make run` (demo) and by Playwright's webServer (browser tests). Ctrl-C stops both.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,12 +18,13 @@ const run = promisify(execFile);
 
 /**
  * Starts the simulator with `config`, registers its orgs and clients in orgpass's database,
- * starts `orgpass serve` and waits until it answers. Returns `{ baseUrl, orgpassPid, stop }`.
+ * starts `orgpass serve` and waits until it answers.
+ * Returns `{ baseUrl, orgpassPid, firstOrg, issuers: { slug: issuer }, stop }`.
  */
 export async function startStack({ config: configPath, listen, dataDir, fresh = false, orgpass }) {
-  const config = JSON.parse(readFileSync(configPath, 'utf8'));
-  const dir = fresh ? mkdtempSync(join(tmpdir(), 'orgpass-')) : resolve(dataDir);
   const baseUrl = `http://${listen}`;
+  const config = withAppUris(JSON.parse(readFileSync(configPath, 'utf8')), baseUrl);
+  const dir = fresh ? mkdtempSync(join(tmpdir(), 'orgpass-')) : resolve(dataDir);
   const env = {
     ...process.env,
     ORGPASS_DATA_DIR: dir,
@@ -53,36 +56,64 @@ export async function startStack({ config: configPath, listen, dataDir, fresh = 
     run(orgpass, cliArgs, { env: { ...env, ...extraEnv } }).then(({ stdout }) => stdout);
 
   try {
-    const issuers = await startSimulator(configPath, watch);
+    const issuers = await startSimulator(config, watch);
     await seed(config, issuers, cli);
     const server = spawn(orgpass, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     watch('orgpass', server);
     await waitForServer(baseUrl);
-    return { baseUrl, orgpassPid: server.pid, firstOrg: config.orgs[0]?.slug, stop };
+    return { baseUrl, orgpassPid: server.pid, firstOrg: config.orgs[0]?.slug, issuers, stop };
   } catch (error) {
     stop();
     throw error;
   }
 }
 
-async function startSimulator(configPath, watch) {
+/** Starts the simulator on `config` (written to a temporary file it reads once); returns its issuers. */
+async function startSimulator(config, watch) {
+  const configDir = mkdtempSync(join(tmpdir(), 'orgpass-sim-'));
+  const configPath = join(configDir, 'simulator.json');
+  writeFileSync(configPath, JSON.stringify(config));
   const sim = spawn(
     process.execPath,
     [join(root, 'end2end', 'simulator', 'main.mjs'), '--config', configPath, '--exit-on-stdin-close'],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   watch('simulator', sim);
-  const [line] = await Promise.race([
-    createInterface({ input: sim.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value]),
-    new Promise((_, reject) => setTimeout(() => reject(new Error('simulator did not start in 30 s')), 30_000)),
-  ]);
-  return JSON.parse(line).orgs;
+  try {
+    const [line] = await Promise.race([
+      createInterface({ input: sim.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value]),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('simulator did not start in 30 s')), 30_000)),
+    ]);
+    return JSON.parse(line).orgs;
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
+  }
 }
 
-/// The instance id is the path segment in the client's redirect URI: /sso/{id}/callback.
+/**
+ * `config` with every client's Okta-side URIs set to its orgpass instance's URLs under
+ * `baseUrl`: sign-in redirect, initiate login (the Okta tile) and sign-out redirect.
+ * URIs the config spells out itself are kept.
+ */
+export function withAppUris(config, baseUrl) {
+  const forClient = (client) => {
+    const id = instanceId(client);
+    return {
+      ...client,
+      instance: id,
+      redirect_uris: client.redirect_uris ?? [`${baseUrl}/sso/${id}/callback`],
+      initiate_login_uri: client.initiate_login_uri ?? `${baseUrl}/sso/${id}/initiate`,
+      post_logout_redirect_uris: client.post_logout_redirect_uris ?? [`${baseUrl}/signed-out`],
+    };
+  };
+  return { ...config, orgs: config.orgs.map((org) => ({ ...org, clients: org.clients.map(forClient) })) };
+}
+
+/// A client's instance id: its "instance", else the segment of its redirect URI /sso/{id}/callback.
 function instanceId(client) {
-  const match = /\/sso\/([^/]+)\/callback$/.exec(client.redirect_uris[0] ?? '');
-  if (!match) throw new Error(`client ${client.client_id}: redirect URI is not /sso/{id}/callback`);
+  if (client.instance) return client.instance;
+  const match = /\/sso\/([^/]+)\/callback$/.exec(client.redirect_uris?.[0] ?? '');
+  if (!match) throw new Error(`client ${client.client_id}: needs "instance" or a redirect URI /sso/{id}/callback`);
   return match[1];
 }
 
@@ -95,7 +126,7 @@ async function seed(config, issuers, cli) {
       console.error(`stack: registered organization ${org.slug}`);
     }
     for (const client of org.clients) {
-      const id = instanceId(client);
+      const id = client.instance;
       if (instances.has(id)) continue;
       await cli(
         ['instance', 'add', '--id', id, '--tenant', org.slug, '--label', client.label ?? 'Okta',
@@ -151,7 +182,20 @@ async function main() {
   }
   process.on('SIGINT', () => process.exit(stack.stop()));
   process.on('SIGTERM', () => process.exit(stack.stop()));
-  console.log(`\nOrgpass is running. Open ${stack.baseUrl}/o/${stack.firstOrg} and sign in (Ctrl-C stops).\n`);
+  console.log(banner(stack));
+}
+
+function banner({ baseUrl, firstOrg, issuers }) {
+  const width = Math.max(...Object.keys(issuers).map((slug) => slug.length));
+  const dashboards = Object.entries(issuers)
+    .map(([slug, issuer]) => `  ${slug.padEnd(width)}  ${issuer}/__sim/dashboard`);
+  return [
+    '',
+    `Orgpass is running. Open ${baseUrl}/o/${firstOrg} and sign in (Ctrl-C stops).`,
+    'Okta dashboards of the simulated orgs (a tile signs in from Okta\'s side):',
+    ...dashboards,
+    '',
+  ].join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

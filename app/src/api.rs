@@ -60,6 +60,22 @@ mod convert {
     use super::ApiError;
     use crate::backend::auth::AuthError;
     use crate::backend::registry::RegistryError;
+    use crate::backend::sessions::SignedInUser;
+
+    impl From<SignedInUser> for super::SessionView {
+        fn from(user: SignedInUser) -> Self {
+            Self {
+                tenant: user.tenant,
+                tenant_name: user.tenant_name,
+                instance_id: user.instance_id,
+                instance_label: user.instance_label,
+                issuer: user.issuer,
+                sub: user.sub,
+                name: user.name,
+                email: user.email,
+            }
+        }
+    }
 
     impl From<AuthError> for ApiError {
         fn from(error: AuthError) -> Self {
@@ -105,7 +121,8 @@ fn app_state() -> Result<crate::backend::AppState, ApiError> {
 pub async fn current_user() -> Result<Option<SessionView>, ApiError> {
     let app = app_state()?;
     let mut parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
-    Ok(crate::backend::auth::maybe_user(&mut parts, &app).await?)
+    let user = crate::backend::auth::maybe_user(&mut parts, &app).await?;
+    Ok(user.map(SessionView::from))
 }
 
 /// An org's sign-in page: its name and one entry per enabled instance.

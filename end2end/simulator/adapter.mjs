@@ -14,6 +14,14 @@ export function createMemoryAdapter() {
   const grantMembers = new Map(); // grantId -> Set of "Model:id"
 
   return class MemoryAdapter {
+    /** Payloads of one model's unexpired records (destroyed ones are already gone). */
+    static live(model) {
+      const prefix = `${model}:`;
+      return [...records]
+        .filter(([key, record]) => key.startsWith(prefix) && record.expiresAt > now())
+        .map(([, record]) => record.payload);
+    }
+
     constructor(model) {
       this.model = model;
     }

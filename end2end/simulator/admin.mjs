@@ -1,9 +1,13 @@
-// Test-only control endpoints under /__sim/ (key rotation, faults, counters).
+// Test-only control endpoints under /__sim/ (key rotation, faults, counters,
+// the dashboard's tiles, sessions and the Universal Logout sender).
 import { SIGN_WITH } from './keys.mjs';
-import { HttpError, readJson, sendEmpty, sendJson } from './http.mjs';
+import { HttpError, readJson, sendEmpty, sendHtml, sendJson, sendRedirect } from './http.mjs';
+import { dashboardHtml, tileLocation } from './tiles.mjs';
+import { sendUniversalLogout } from './universal-logout.mjs';
 
 export async function handleAdmin(org, req, res, path) {
   const route = `${req.method} ${path}`;
+  const query = new URL(req.url, org.issuer).searchParams;
   switch (route) {
     case 'POST /__sim/keys/rotate': {
       const { retire_previous = false, publish = true, activate = true } = await readJson(req);
@@ -29,6 +33,14 @@ export async function handleAdmin(org, req, res, path) {
       org.armTamper({ claims, signWith });
       return sendEmpty(res);
     }
+    case 'GET /__sim/tile':
+      return sendRedirect(res, tileLocation(org, query));
+    case 'GET /__sim/dashboard':
+      return sendHtml(res, 200, dashboardHtml(org));
+    case 'GET /__sim/sessions':
+      return sendJson(res, 200, { accounts: org.sessionAccounts() });
+    case 'POST /__sim/universal-logout':
+      return sendJson(res, 200, await sendUniversalLogout(org, await readJson(req)));
     case 'GET /__sim/stats':
       return sendJson(res, 200, org.stats);
     case 'POST /__sim/stats/reset':

@@ -10,6 +10,19 @@ export function sendEmpty(res, status = 204) {
   res.end();
 }
 
+export function sendRedirect(res, location) {
+  res.writeHead(302, { location });
+  res.end();
+}
+
+export function sendHtml(res, status, html) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(html);
+}
+
+/** Escapes text for HTML content and double-quoted attributes. */
+export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 /** Parses a JSON request body; an empty body is `{}`. */
 export async function readJson(req) {
   let text = '';
@@ -32,7 +45,8 @@ export class HttpError extends Error {
 // oidc-provider errors carry `statusCode`, `error` and `error_description`.
 export function sendError(res, err) {
   const status = err.status ?? err.statusCode ?? 500;
-  if (status >= 500) console.error(err);
+  // An HttpError is a deliberate answer (e.g. 502 when an app is down); anything else is a bug.
+  if (status >= 500 && !(err instanceof HttpError)) console.error(err);
   if (res.headersSent) return res.end();
   sendJson(res, status, { error: err.error ?? 'simulator_error', error_description: err.error_description ?? err.message });
 }

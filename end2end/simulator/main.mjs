@@ -58,5 +58,17 @@ function validate({ orgs: list }) {
     if (!Array.isArray(org.users) || org.users.length === 0) fail(`${org.slug}: "users" must be non-empty`);
     if (org.users.some((u) => typeof u.sub !== 'string')) fail(`${org.slug}: every user needs a "sub"`);
     if (!Array.isArray(org.clients) || org.clients.length === 0) fail(`${org.slug}: "clients" must be non-empty`);
+    for (const client of org.clients) validateClient(org.slug, client, fail);
   }
+}
+
+function validateClient(slug, client, fail) {
+  const name = `${slug}/${client.client_id}`;
+  if (typeof client.client_id !== 'string' || !client.client_id) fail(`${slug}: every client needs a "client_id"`);
+  // stack.mjs turns an "instance" into these URIs; run directly, the config must carry them.
+  if (!Array.isArray(client.redirect_uris) || client.redirect_uris.length === 0) {
+    fail(`${name}: "redirect_uris" must be non-empty${client.instance ? ' (stack.mjs fills it from "instance")' : ''}`);
+  }
+  const { initiate_login_uri: initiate } = client;
+  if (initiate !== undefined && !URL.canParse(initiate)) fail(`${name}: "initiate_login_uri" must be an absolute URL`);
 }

@@ -101,6 +101,24 @@ export class Org {
     this.#tamper = fault;
   }
 
+  /** The client configured with this client_id, or a 404. */
+  client(clientId) {
+    const client = this.clients.find((c) => c.client_id === clientId);
+    if (!client) throw new HttpError(404, `no client ${clientId}`);
+    return client;
+  }
+
+  /** The key that signs now: the first of `keys`. */
+  get signingKey() {
+    return this.keys[0];
+  }
+
+  /** accountId of every live signed-in session, one entry per session. Sessions
+   * without an account (a logout page opened while signed out) are left out. */
+  sessionAccounts() {
+    return this.Adapter.live('Session').map((s) => s.accountId).filter(Boolean);
+  }
+
   resetStats() {
     this.stats = zeroStats();
   }
@@ -114,7 +132,7 @@ export class Org {
     const fault = this.#tamper;
     if (!fault) return tokenResponse;
     this.#tamper = null;
-    return { ...tokenResponse, id_token: await tamperIdToken(tokenResponse.id_token, fault, this.keys[0]) };
+    return { ...tokenResponse, id_token: await tamperIdToken(tokenResponse.id_token, fault, this.signingKey) };
   }
 
   #publishedKeys() {

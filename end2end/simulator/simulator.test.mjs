@@ -4,13 +4,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 
 const MAIN = new URL('./main.mjs', import.meta.url).pathname;
 const REDIRECT = 'http://127.0.0.1:9/cb';
@@ -24,9 +25,15 @@ const CONFIG = {
       users: [
         { sub: '00u1ada', email: 'ada@acme.example', name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', preferred_username: 'ada@acme.example', locale: 'en-US', zoneinfo: 'Europe/London' },
         { sub: '00u1grace', email: 'grace@acme.example', name: 'Grace Hopper', given_name: 'Grace', family_name: 'Hopper', preferred_username: 'ghopper', locale: 'en-US', zoneinfo: 'America/New_York' },
+        // Signs in only in the sessions test, so its sessions are countable.
+        { sub: '00u1edsger', email: 'edsger@acme.example', name: 'Edsger Dijkstra', preferred_username: 'edsger@acme.example' },
       ],
       clients: [
-        { client_id: 'basic-client', client_secret: 'basic-secret-0123456789abcdef', redirect_uris: [REDIRECT], post_logout_redirect_uris: ['http://127.0.0.1:9/bye'] },
+        {
+          client_id: 'basic-client', client_secret: 'basic-secret-0123456789abcdef', label: 'Acme <Okta>',
+          redirect_uris: [REDIRECT], post_logout_redirect_uris: ['http://127.0.0.1:9/bye'],
+          initiate_login_uri: 'http://127.0.0.1:9/sso/acme-okta/initiate?from=okta',
+        },
         { client_id: 'post-client', client_secret: 'post-secret-0123456789abcdef', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_post' },
       ],
     },
@@ -34,7 +41,10 @@ const CONFIG = {
       slug: 'globex',
       port: 0,
       users: [{ sub: '00u1hank', email: 'hank@globex.example', name: 'Hank Scorpio', preferred_username: 'hank@globex.example' }],
-      clients: [{ client_id: 'globex-client', client_secret: 'globex-secret-0123456789abcdef', redirect_uris: [REDIRECT] }],
+      clients: [{
+        client_id: 'globex-client', client_secret: 'globex-secret-0123456789abcdef', redirect_uris: [REDIRECT],
+        initiate_login_uri: 'http://127.0.0.1:9/sso/globex/initiate',
+      }],
     },
   ],
 };
@@ -152,6 +162,23 @@ const publishedKids = async (issuer) => (await json(`${issuer}/oauth2/v1/keys`))
 async function verifyWithJwks(issuer, idToken, audience) {
   const jwks = createLocalJWKSet(await json(`${issuer}/oauth2/v1/keys`));
   return (await jwtVerify(idToken, jwks, { issuer, audience, algorithms: ['RS256'] })).payload;
+}
+
+/**
+ * A stand-in app endpoint on 127.0.0.1 that records every request. It answers 204,
+ * or 401 with a WWW-Authenticate challenge when there is no Authorization header.
+ */
+async function startReceiver() {
+  const requests = [];
+  const server = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+    if (req.headers.authorization) res.writeHead(204).end();
+    else res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end('{"error":"invalid_token"}');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close() };
 }
 
 describe('okta simulator', () => {
@@ -356,6 +383,187 @@ describe('okta simulator', () => {
     assert.equal(decodeJwt(unsigned).exp, 123);
 
     assert.equal((await post(`${acme}/__sim/tamper`, { sign_with: 'bogus' })).status, 400);
+  });
+
+  it('sends a tile to the initiate_login_uri with iss, target_link_uri and login_hint', async () => {
+    const tile = async (query) => {
+      const res = await get(`${acme}/__sim/tile?${new URLSearchParams(query)}`, new CookieJar());
+      assert.equal(res.status, 302, await res.text());
+      const location = new URL(res.headers.get('location'));
+      return { at: `${location.origin}${location.pathname}`, query: Object.fromEntries(location.searchParams) };
+    };
+    const target = 'http://127.0.0.1:9/admin?tab=2';
+    assert.deepEqual(await tile({ client_id: ACME_BASIC.client_id, target_link_uri: target, login_hint: 'grace@acme.example' }), {
+      at: 'http://127.0.0.1:9/sso/acme-okta/initiate',
+      query: { from: 'okta', iss: acme, target_link_uri: target, login_hint: 'grace@acme.example' },
+    });
+    assert.deepEqual((await tile({ client_id: ACME_BASIC.client_id })).query, { from: 'okta', iss: acme });
+
+    for (const clientId of [ACME_POST.client_id, 'no-such-client']) {
+      const res = await fetch(`${acme}/__sim/tile?client_id=${clientId}`, { redirect: 'manual' });
+      assert.equal(res.status, 404);
+      assert.match((await res.json()).error_description, new RegExp(clientId));
+    }
+    assert.equal((await fetch(`${acme}/__sim/tile`, { redirect: 'manual' })).status, 400);
+  });
+
+  it('shows a dashboard with one tile per client that has an initiate_login_uri', async () => {
+    const tiles = async (issuer, slug) => {
+      const res = await fetch(`${issuer}/__sim/dashboard`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /^text\/html/);
+      const html = await res.text();
+      assert.ok(html.includes(`<title>${slug} · Okta dashboard (simulator)</title>`), html);
+      return [...html.matchAll(/<a data-testid="([^"]+)" href="([^"]+)">([^<]+)<\/a>/g)].map((m) => m.slice(1));
+    };
+    const acmeTiles = await tiles(acme, 'acme');
+    // The label is escaped; post-client has no initiate_login_uri, so no tile.
+    assert.deepEqual(acmeTiles, [['tile-basic-client', '/__sim/tile?client_id=basic-client', 'Acme &#60;Okta&#62;']]);
+    assert.deepEqual(await tiles(orgs.globex, 'globex'), [['tile-globex-client', '/__sim/tile?client_id=globex-client', 'globex-client']]);
+
+    const clicked = await get(new URL(acmeTiles[0][1], acme), new CookieJar());
+    assert.equal(clicked.status, 302);
+    assert.equal(new URL(clicked.headers.get('location')).searchParams.get('iss'), acme);
+  });
+
+  it('lists live sessions, and RP-initiated logout ends one and returns with state', async () => {
+    const edsgerSessions = async () => (await json(`${acme}/__sim/sessions`)).accounts.filter((a) => a === '00u1edsger').length;
+    const logouts = async () => (await json(`${acme}/__sim/stats`)).logout;
+    assert.equal(await edsgerSessions(), 0);
+    const { tokens, jar } = await login(acme, ACME_BASIC, { loginHint: 'edsger@acme.example' });
+    assert.equal(await edsgerSessions(), 1);
+
+    const before = await logouts();
+    const page = await get(`${acme}/oauth2/v1/logout?${new URLSearchParams({
+      id_token_hint: tokens.id_token, post_logout_redirect_uri: 'http://127.0.0.1:9/bye', state: 'after-logout',
+    })}`, jar);
+    assert.equal(page.status, 200);
+    // What the page's script would do: POST its form, hidden fields and cookies included.
+    const { action, fields } = parseForm(await page.text());
+    const submitted = await fetch(new URL(action, acme), {
+      method: 'POST', redirect: 'manual', body: fields,
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.ok([302, 303].includes(submitted.status), `${submitted.status}: ${await submitted.text()}`);
+    assert.equal(submitted.headers.get('location'), 'http://127.0.0.1:9/bye?state=after-logout');
+    assert.equal(await edsgerSessions(), 0);
+    assert.equal(await logouts(), before + 1);
+  });
+
+  describe('universal logout sender', () => {
+    let receiver;
+    let globex;
+    let endpoint;
+    const client_id = 'globex-client';
+    const sub_id = { format: 'email', email: 'hank@globex.example' };
+    const send = async (body, expectStatus = 200) => {
+      const res = await post(`${globex}/__sim/universal-logout`, body);
+      const answer = await res.json();
+      assert.equal(res.status, expectStatus, JSON.stringify(answer));
+      return answer;
+    };
+    const verifyCurrent = async (token) => {
+      const [jwk] = (await json(`${globex}/oauth2/v1/keys`)).keys;
+      return (await jwtVerify(token, await importJWK(jwk, 'RS256'))).payload;
+    };
+
+    before(async () => {
+      receiver = await startReceiver();
+      globex = orgs.globex; // never rotated by the other tests: one key
+      endpoint = `${receiver.origin}/sso/globex-eng/global-token-revocation`;
+    });
+    after(() => receiver.close());
+
+    it('POSTs the sub_id with a bearer JWT built as Okta builds it', async () => {
+      receiver.requests.length = 0;
+      const answer = await send({ client_id, url: `${endpoint}?probe=1`, sub_id });
+      assert.deepEqual({ ...answer, token: undefined }, { status: 204, www_authenticate: null, body: '', token: undefined });
+
+      const [request] = receiver.requests;
+      assert.equal(receiver.requests.length, 1);
+      assert.equal(request.method, 'POST');
+      assert.equal(request.url, '/sso/globex-eng/global-token-revocation?probe=1');
+      assert.equal(request.headers['content-type'], 'application/json');
+      assert.equal(request.headers.authorization, `Bearer ${answer.token}`);
+      assert.deepEqual(JSON.parse(request.body), { sub_id });
+
+      const [kid] = await publishedKids(globex);
+      assert.deepEqual(decodeProtectedHeader(answer.token), { alg: 'RS256', kid, typ: 'global-token-revocation+jwt' });
+      const jwks = createLocalJWKSet(await json(`${globex}/oauth2/v1/keys`));
+      const { payload: claims } = await jwtVerify(answer.token, jwks, {
+        issuer: globex, audience: endpoint, subject: client_id, typ: 'global-token-revocation+jwt',
+      });
+      assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub']);
+      assert.equal(claims.aud, endpoint); // a string, without the query
+      assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 10);
+      assert.equal(claims.nbf, claims.iat - 300);
+      assert.equal(claims.exp, claims.iat + 300);
+      assert.match(claims.jti, /^[\w-]{16,}$/);
+      const again = await send({ client_id, url: endpoint, sub_id: { format: 'iss_sub', iss: globex, sub: '00u1hank' } });
+      assert.notEqual(decodeJwt(again.token).jti, claims.jti);
+      assert.deepEqual(JSON.parse(receiver.requests[1].body), { sub_id: { format: 'iss_sub', iss: globex, sub: '00u1hank' } });
+    });
+
+    it('applies claim and header overrides, still signed with the current key', async () => {
+      const { token } = await send({
+        client_id, url: endpoint, sub_id,
+        claims: { aud: 'https://elsewhere.example/x', exp: null, extra: 'yes' },
+        header: { kid: 'not-a-kid', typ: null },
+      });
+      assert.deepEqual(decodeProtectedHeader(token), { alg: 'RS256', kid: 'not-a-kid' });
+      const claims = await verifyCurrent(token);
+      assert.equal(claims.aud, 'https://elsewhere.example/x');
+      assert.equal('exp' in claims, false);
+      assert.equal(claims.extra, 'yes');
+      assert.equal(claims.iss, globex);
+    });
+
+    it('signs with an unpublished key, or not at all, on request', async () => {
+      const { token } = await send({ client_id, url: endpoint, sub_id, sign_with: 'unpublished' });
+      assert.ok(!(await publishedKids(globex)).includes(decodeProtectedHeader(token).kid));
+      assert.equal(decodeProtectedHeader(token).typ, 'global-token-revocation+jwt');
+      await assert.rejects(verifyCurrent(token));
+      assert.equal(decodeJwt(token).sub, client_id);
+
+      const unsigned = (await send({ client_id, url: endpoint, sub_id, sign_with: 'none' })).token;
+      assert.deepEqual(decodeProtectedHeader(unsigned), { alg: 'none', typ: 'global-token-revocation+jwt' });
+      assert.ok(unsigned.endsWith('.'));
+      assert.equal(decodeJwt(unsigned).aud, endpoint);
+    });
+
+    it('replays a given token, omits the Authorization header, sends a raw body', async () => {
+      const first = await send({ client_id, url: endpoint, sub_id });
+      receiver.requests.length = 0;
+      const replay = await send({ client_id, url: endpoint, sub_id, token: first.token });
+      assert.equal(replay.token, first.token);
+      assert.equal(receiver.requests[0].headers.authorization, `Bearer ${first.token}`);
+
+      const bare = await send({ client_id, url: endpoint, sub_id, omit_authorization: true });
+      assert.deepEqual(bare, {
+        status: 401, www_authenticate: 'Bearer error="invalid_token"', body: '{"error":"invalid_token"}', token: null,
+      });
+      assert.equal(receiver.requests[1].headers.authorization, undefined);
+
+      await send({ client_id, url: endpoint, raw_body: '{"sub_id": "not an object"' });
+      assert.equal(receiver.requests[2].body, '{"sub_id": "not an object"');
+      assert.equal(receiver.requests[2].headers['content-type'], 'application/json');
+    });
+
+    it('only talks to loopback and refuses malformed requests', async () => {
+      receiver.requests.length = 0;
+      for (const url of ['http://localhost:9/x', 'http://10.1.2.3/x', 'https://example.com/x', 'ftp://127.0.0.1/x', 'not a url']) {
+        const { error_description } = await send({ client_id, url, sub_id }, 400);
+        assert.match(error_description, /url must/);
+      }
+      await send({ client_id: 'no-such-client', url: endpoint, sub_id }, 404);
+      await send({ client_id, url: endpoint }, 400); // no sub_id
+      await send({ client_id, url: endpoint, sub_id, sign_with: 'bogus' }, 400);
+      await send({ client_id, url: endpoint, sub_id, claims: [] }, 400);
+      assert.deepEqual(receiver.requests, []);
+      // [::1] passes the check; nothing listens there, so the POST itself fails.
+      const { port } = new URL(receiver.origin);
+      assert.match((await send({ client_id, url: `http://[::1]:${port}/x`, sub_id }, 502)).error_description, /failed/);
+    });
   });
 
   it('counts endpoint hits and resets the counters', async () => {

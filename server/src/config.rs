@@ -95,9 +95,13 @@ pub struct ServeArgs {
     #[arg(long, env = "ORGPASS_ALLOWED_ISSUER_HOSTS", value_delimiter = ',')]
     pub allowed_issuer_hosts: Vec<String>,
 
-    /// How long a sign-in lasts, in seconds.
-    #[arg(long, env = "ORGPASS_SESSION_TTL_SECS", default_value_t = 8 * 3600)]
+    /// How long a sign-in lasts at most, in seconds, however active the user is.
+    #[arg(long, env = "ORGPASS_SESSION_TTL_SECS", default_value_t = 24 * 3600)]
     pub session_ttl_secs: u64,
+
+    /// A session ends after this many seconds without a request.
+    #[arg(long, env = "ORGPASS_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
+    pub session_idle_secs: u64,
 
     /// Clock skew tolerated on ID token `exp`, `nbf` and `iat`, in seconds.
     #[arg(long, env = "ORGPASS_CLOCK_LEEWAY_SECS", default_value_t = 60)]
@@ -122,6 +126,7 @@ impl ServeArgs {
             Duration::from_secs(self.session_ttl_secs),
         )?;
         settings.clock_leeway = Duration::from_secs(self.clock_leeway_secs);
+        settings.session_idle = Duration::from_secs(self.session_idle_secs);
         Ok(settings)
     }
 

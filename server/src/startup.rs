@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::backend::clock::Clock;
 use app::backend::registry::{self, RegistryError};
+use app::backend::sessions::{self, SessionPolicy};
 use app::backend::settings::Settings;
-use app::backend::sso::{FlowStore, ProviderDirectory};
+use app::backend::sso::{FlowStore, ProviderDirectory, revocation};
 use app::backend::vault::{Vault, VaultError};
 use app::backend::{AppState, db};
 use app::{App, shell};
@@ -89,6 +91,11 @@ impl Application {
         };
         let sign_in_db = db::SignInDb::open(&db).await.map_err(database_error)?;
         let flows = FlowStore::open(&db).await.map_err(database_error)?;
+        let sessions = SessionPolicy {
+            absolute_ttl: settings.session_ttl,
+            idle_timeout: settings.session_idle,
+            clock: Clock::default(),
+        };
         let state = AppState {
             leptos_options,
             db,
@@ -97,6 +104,8 @@ impl Application {
             providers: Arc::new(providers),
             sign_in_db,
             flows: Arc::new(flows),
+            sessions,
+            revocation_limiter: Arc::new(revocation::limiter()),
         };
         Ok(Self {
             listener,
@@ -124,7 +133,7 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_flows_periodically(self.state.clone()));
+        let sweeper = tokio::spawn(sweep_periodically(self.state.clone()));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stop)
             .await;
@@ -199,13 +208,20 @@ async fn open_vault(
     Vault::from_key_file(&path, true).map_err(key_error)
 }
 
-/// Abandoned sign-in flows are deleted once a minute, off the request path.
-async fn sweep_flows_periodically(state: AppState) {
+/// Once a minute, off the request path: abandoned sign-in flows, ended sessions and the
+/// used Universal Logout token ids past their expiry are deleted.
+async fn sweep_periodically(state: AppState) {
     let mut every_minute = tokio::time::interval(Duration::from_secs(60));
     loop {
         every_minute.tick().await;
         if let Err(error) = state.flows.sweep_expired(&state.db).await {
             tracing::warn!(%error, "cannot sweep expired sign-in flows");
+        }
+        if let Err(error) = sessions::sweep_ended(&state.db, &state.sessions).await {
+            tracing::warn!(%error, "cannot sweep ended sessions");
+        }
+        if let Err(error) = revocation::sweep_used_token_ids(&state.db).await {
+            tracing::warn!(%error, "cannot sweep used Universal Logout token ids");
         }
     }
 }
@@ -218,7 +234,7 @@ pub fn router(state: AppState) -> Router {
         .merge(http::routes())
         .leptos_routes_with_context(&state, routes, || (), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-    http::middleware::wrap(router).with_state(state)
+    http::middleware::wrap(router, &state).with_state(state)
 }
 
 async fn shutdown_signal() {

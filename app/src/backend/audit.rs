@@ -14,6 +14,8 @@ pub enum Actor {
     Operator,
     /// A tenant admin in the settings page, by email.
     TenantAdmin(String),
+    /// The tenant's Okta, authenticated by a signed request (Universal Logout).
+    IdentityProvider,
 }
 
 impl Actor {
@@ -21,6 +23,7 @@ impl Actor {
         match self {
             Self::Operator => "operator".to_owned(),
             Self::TenantAdmin(email) => format!("admin:{email}"),
+            Self::IdentityProvider => "okta".to_owned(),
         }
     }
 }

@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
-use super::{AppState, cookies, sessions};
-use crate::api::SessionView;
+use super::sessions::{self, SignedInUser};
+use super::{AppState, cookies};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -38,22 +38,22 @@ impl IntoResponse for AuthError {
 }
 
 /// The signed-in user; rejects with 401 otherwise.
-pub struct CurrentUser(pub SessionView);
+pub struct CurrentUser(pub SignedInUser);
 
 /// The signed-in user if there is a session cookie. A cookie that names no live session is an
 /// error ([`AuthError::SessionEnded`]), not `None`, so the UI can say the session ended.
-pub struct MaybeUser(pub Option<SessionView>);
+pub struct MaybeUser(pub Option<SignedInUser>);
 
 /// The user behind the request's session cookie; shared by the extractors and server functions.
 pub async fn maybe_user(
     parts: &mut Parts,
     app: &AppState,
-) -> Result<Option<SessionView>, AuthError> {
+) -> Result<Option<SignedInUser>, AuthError> {
     let jar = CookieJar::from_headers(&parts.headers);
     let Some(cookie) = jar.get(cookies::session_name(&app.settings)) else {
         return Ok(None);
     };
-    match sessions::find(&app.db, cookie.value()).await {
+    match sessions::find(&app.db, cookie.value(), &app.sessions).await {
         Ok(Some(user)) => Ok(Some(user)),
         Ok(None) => Err(AuthError::SessionEnded),
         Err(error) => Err(AuthError::Internal(error)),

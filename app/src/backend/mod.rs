@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod cookies;
 pub mod db;
 pub mod registry;

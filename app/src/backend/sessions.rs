@@ -1,14 +1,22 @@
 //! Signed-in browsers: a random token in an HttpOnly cookie, its digest in the `sessions` table.
+//!
+//! A session ends at its absolute expiry, after [`SessionPolicy::idle_timeout`] without use, at
+//! sign-out, when Universal Logout names its user, or when its org is suspended or its instance
+//! disabled. Every check reads the table, so an ended session is refused by the next request on
+//! every replica.
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{AnyConnection, Row};
 
-use super::db::{Db, now};
+use super::clock::Clock;
+use super::db::Db;
 use super::tokens::{digest, random_token};
-use crate::api::SessionView;
 use crate::domain::{InstanceId, IssuerUrl};
+
+/// The idle clock moves at most this often per session: one write a minute, not one a request.
+const LAST_SEEN_GRANULARITY_SECS: i64 = 60;
 
 /// The cookie value of a session. Not `Serialize`, not `Debug`.
 pub struct SessionToken(SecretString);
@@ -16,6 +24,22 @@ pub struct SessionToken(SecretString);
 impl SessionToken {
     pub fn expose(&self) -> &str {
         self.0.expose_secret()
+    }
+}
+
+/// How long sessions last, and the clock they are measured by.
+#[derive(Clone)]
+pub struct SessionPolicy {
+    /// From sign-in, whatever happens (the cookie's `Max-Age` too).
+    pub absolute_ttl: Duration,
+    /// Without a request.
+    pub idle_timeout: Duration,
+    pub clock: Clock,
+}
+
+impl SessionPolicy {
+    fn secs(duration: Duration) -> i64 {
+        i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
     }
 }
 
@@ -28,39 +52,58 @@ pub struct VerifiedIdentity {
     pub email: Option<String>,
 }
 
-/// Records the user (keyed on instance, issuer and sub) and opens a session, in one round trip
-/// to the database: a data-modifying `WITH` on PostgreSQL; two statements in one call on
-/// SQLite, which has no such `WITH`.
+/// The person behind a live session, and where they signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInUser {
+    pub tenant: String,
+    pub tenant_name: String,
+    pub instance_id: String,
+    pub instance_label: String,
+    pub issuer: String,
+    pub sub: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Records the user (keyed on instance, issuer and sub), opens a new session and ends the
+/// browser's `previous` one, in one round trip to the database: a data-modifying `WITH` on
+/// PostgreSQL; statements in one call on SQLite, which has no such `WITH`. A new token at every
+/// sign-in: a cookie planted before sign-in is never promoted (no fixation).
 ///
-/// On SQLite each of the two statements commits on its own. The state between them (the user
-/// recorded, no new session) is one that signing out produces anyway; a transaction would
-/// cost two more round trips on the busiest path of the server, and could be left open if the
-/// request were dropped between its statements.
+/// On SQLite each statement commits on its own. The states between them (the user recorded,
+/// no new session; the new session open, the old one not yet ended) are harmless; a
+/// transaction would cost two more round trips on the busiest path of the server, and could be
+/// left open if the request were dropped between its statements.
 pub async fn sign_in(
     conn: &mut AnyConnection,
     identity: &VerifiedIdentity,
-    ttl: Duration,
+    id_token: &str,
+    previous: Option<&str>,
+    policy: &SessionPolicy,
 ) -> Result<SessionToken, sqlx::Error> {
     const UPSERT_USER: &str = "INSERT INTO users \
         (instance_id, issuer, sub, name, email, created_at, last_login_at) \
         VALUES ($1, $2, $3, $4, $5, $6, $6) \
         ON CONFLICT (instance_id, issuer, sub) DO UPDATE SET \
         name = excluded.name, email = excluded.email, last_login_at = excluded.last_login_at";
+    const END_PREVIOUS: &str = "DELETE FROM sessions WHERE token_hash = $10";
     let sql = if conn.backend_name() == "SQLite" {
         format!(
-            "{UPSERT_USER}; INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
-             SELECT $7, id, $6, $8 FROM users WHERE instance_id = $1 AND issuer = $2 AND sub = $3"
+            "{UPSERT_USER}; {END_PREVIOUS}; INSERT INTO sessions \
+             (token_hash, user_id, created_at, expires_at, last_seen_at, id_token) \
+             SELECT $7, id, $6, $8, $6, $9 FROM users \
+             WHERE instance_id = $1 AND issuer = $2 AND sub = $3"
         )
     } else {
         format!(
-            "WITH u AS ({UPSERT_USER} RETURNING id) \
-             INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
-             SELECT $7, id, $6, $8 FROM u"
+            "WITH u AS ({UPSERT_USER} RETURNING id), previous AS ({END_PREVIOUS}) \
+             INSERT INTO sessions \
+             (token_hash, user_id, created_at, expires_at, last_seen_at, id_token) \
+             SELECT $7, id, $6, $8, $6, $9 FROM u"
         )
     };
-    let at = now();
+    let at = policy.clock.now();
     let token = random_token();
-    let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
     sqlx::query(&sql)
         .bind(identity.instance.as_str())
         .bind(identity.issuer.as_str())
@@ -69,46 +112,146 @@ pub async fn sign_in(
         .bind(&identity.email)
         .bind(at)
         .bind(digest(&token))
-        .bind(at.saturating_add(ttl_secs))
+        .bind(at.saturating_add(SessionPolicy::secs(policy.absolute_ttl)))
+        .bind(id_token)
+        // No stored digest is empty: without a previous session nothing is deleted.
+        .bind(previous.map(digest).unwrap_or_default())
         .execute(conn)
         .await?;
     Ok(SessionToken(SecretString::from(token)))
 }
 
-/// The signed-in user behind a session token, if the session exists and has not expired.
-pub async fn find(db: &Db, token: &str) -> Result<Option<SessionView>, sqlx::Error> {
+/// The signed-in user behind a session token, if the session is live: within its absolute and
+/// idle limits, its instance enabled and its org active. Moves the idle clock when it is more
+/// than a minute behind.
+pub async fn find(
+    db: &Db,
+    token: &str,
+    policy: &SessionPolicy,
+) -> Result<Option<SignedInUser>, sqlx::Error> {
+    let now = policy.clock.now();
+    let token_hash = digest(token);
     let row = sqlx::query(
-        "SELECT t.slug, t.display_name, i.id, i.label, u.issuer, u.sub, u.name, u.email \
+        "SELECT t.slug, t.display_name, i.id, i.label, u.issuer, u.sub, u.name, u.email, \
+         s.last_seen_at \
          FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          JOIN instances i ON i.id = u.instance_id \
          JOIN tenants t ON t.slug = i.tenant_slug \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND i.enabled = 1 AND t.status = 'active'",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
+         AND i.enabled = 1 AND t.status = 'active'",
     )
-    .bind(digest(token))
-    .bind(now())
+    .bind(&token_hash)
+    .bind(now)
+    .bind(now.saturating_sub(SessionPolicy::secs(policy.idle_timeout)))
     .fetch_optional(db)
     .await?;
-    row.map(|row| {
-        Ok(SessionView {
-            tenant: row.try_get("slug")?,
-            tenant_name: row.try_get("display_name")?,
-            instance_id: row.try_get("id")?,
-            instance_label: row.try_get("label")?,
-            issuer: row.try_get("issuer")?,
-            sub: row.try_get("sub")?,
-            name: row.try_get("name")?,
-            email: row.try_get("email")?,
-        })
-    })
-    .transpose()
+    let Some(row) = row else { return Ok(None) };
+    let last_seen: i64 = row.try_get("last_seen_at")?;
+    if now - last_seen >= LAST_SEEN_GRANULARITY_SECS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(&token_hash)
+            .execute(db)
+            .await?;
+    }
+    Ok(Some(SignedInUser {
+        tenant: row.try_get("slug")?,
+        tenant_name: row.try_get("display_name")?,
+        instance_id: row.try_get("id")?,
+        instance_label: row.try_get("label")?,
+        issuer: row.try_get("issuer")?,
+        sub: row.try_get("sub")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+    }))
 }
 
-/// Ends one session; ending an unknown one is not an error (sign-out is idempotent).
-pub async fn end(db: &Db, token: &str) -> Result<(), sqlx::Error> {
+/// A session that sign-out ended: what signing out of Okta too needs. Not `Debug`: it holds the
+/// ID token.
+pub struct EndedSession {
+    pub instance: InstanceId,
+    pub issuer: IssuerUrl,
+    pub id_token: Option<String>,
+    /// The instance's own sign-out redirect URI, if the operator set one.
+    pub post_logout_uri: Option<String>,
+}
+
+/// Ends one session, expired or not; ending an unknown one is not an error (sign-out is
+/// idempotent) and returns `None`.
+pub async fn end(db: &Db, token: &str) -> Result<Option<EndedSession>, sqlx::Error> {
+    let token_hash = digest(token);
+    let row = sqlx::query(
+        "SELECT s.id_token, u.instance_id, u.issuer, i.post_logout_uri FROM sessions s \
+         JOIN users u ON u.id = s.user_id JOIN instances i ON i.id = u.instance_id \
+         WHERE s.token_hash = $1",
+    )
+    .bind(&token_hash)
+    .fetch_optional(db)
+    .await?;
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(digest(token))
+        .bind(&token_hash)
         .execute(db)
         .await?;
-    Ok(())
+    let Some(row) = row else { return Ok(None) };
+    let instance: String = row.try_get("instance_id")?;
+    let instance = InstanceId::parse(&instance).map_err(|e| sqlx::Error::Decode(e.0.into()))?;
+    Ok(Some(EndedSession {
+        instance,
+        issuer: IssuerUrl::from_trusted_storage(row.try_get("issuer")?),
+        id_token: row.try_get("id_token")?,
+        post_logout_uri: row.try_get("post_logout_uri")?,
+    }))
+}
+
+/// Whose sessions Universal Logout ends, within one instance.
+pub enum Subject<'a> {
+    /// `iss_sub`: the issuer's subject identifier.
+    IssuerSubject { issuer: &'a str, sub: &'a str },
+    /// `email`: compared without regard to case.
+    Email(&'a str),
+}
+
+/// Ends every session of the users `subject` names in `instance` only; `None` when no such
+/// user has ever signed in through that instance, else how many sessions ended.
+pub async fn end_for_subject(
+    conn: &mut AnyConnection,
+    instance: &InstanceId,
+    subject: &Subject<'_>,
+) -> Result<Option<u64>, sqlx::Error> {
+    let (matching, values): (&str, Vec<&str>) = match subject {
+        Subject::IssuerSubject { issuer, sub } => (
+            "instance_id = $1 AND issuer = $2 AND sub = $3",
+            vec![*issuer, *sub],
+        ),
+        Subject::Email(email) => ("instance_id = $1 AND lower(email) = lower($2)", vec![*email]),
+    };
+    let count = format!("SELECT COUNT(*) FROM users WHERE {matching}");
+    let mut known = sqlx::query_scalar::<_, i64>(&count).bind(instance.as_str());
+    for value in &values {
+        known = known.bind(*value);
+    }
+    if known.fetch_one(&mut *conn).await? == 0 {
+        return Ok(None);
+    }
+    let delete =
+        format!("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE {matching})");
+    let mut ended = sqlx::query(&delete).bind(instance.as_str());
+    for value in &values {
+        ended = ended.bind(*value);
+    }
+    let ended = ended.execute(&mut *conn).await?.rows_affected();
+    Ok(Some(ended))
+}
+
+/// Deletes the sessions past their absolute or idle limit, off the request path.
+pub async fn sweep_ended(db: &Db, policy: &SessionPolicy) -> Result<u64, sqlx::Error> {
+    let now = policy.clock.now();
+    let swept = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+        .bind(now)
+        .bind(now.saturating_sub(SessionPolicy::secs(policy.idle_timeout)))
+        .execute(db)
+        .await?
+        .rows_affected();
+    Ok(swept)
 }

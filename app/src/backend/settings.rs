@@ -58,9 +58,19 @@ impl PublicUrl {
         format!("{}/sso/{instance}/login", self.origin)
     }
 
-    /// Where Okta sends the browser after signing out: the home page.
+    /// The initiate-login URI of one instance: where Okta's dashboard tile sends the browser.
+    pub fn initiate_login_url(&self, instance: &InstanceId) -> String {
+        format!("{}/sso/{instance}/initiate", self.origin)
+    }
+
+    /// Where Okta sends the browser after signing out: the "You are signed out" page.
     pub fn sign_out_redirect_url(&self) -> String {
-        format!("{}/", self.origin)
+        format!("{}/signed-out", self.origin)
+    }
+
+    /// Where Okta's Universal Logout posts for one instance; also the `aud` its token names.
+    pub fn global_token_revocation_url(&self, instance: &InstanceId) -> String {
+        format!("{}/sso/{instance}/global-token-revocation", self.origin)
     }
 
     /// The one-time link a tenant admin opens to configure their instance.
@@ -74,7 +84,10 @@ pub struct Settings {
     pub public_url: PublicUrl,
     secure_cookies: bool,
     pub issuer_policy: IssuerPolicy,
+    /// A session's absolute lifetime.
     pub session_ttl: Duration,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
     pub flow_ttl: Duration,
     /// Clock skew tolerated on ID token times (`exp`, `nbf`, `iat`).
     pub clock_leeway: Duration,
@@ -101,6 +114,7 @@ impl Settings {
             secure_cookies: !insecure_cookies,
             issuer_policy,
             session_ttl,
+            session_idle: Duration::from_secs(8 * 3600),
             flow_ttl: Duration::from_secs(600),
             clock_leeway: Duration::from_secs(60),
         })

@@ -4,7 +4,9 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::db::{Db, SignInDb};
+use super::sessions::SessionPolicy;
 use super::settings::Settings;
+use super::sso::revocation::RevocationLimiter;
 use super::sso::{FlowStore, ProviderDirectory};
 use super::vault::Vault;
 
@@ -21,4 +23,8 @@ pub struct AppState {
     pub sign_in_db: SignInDb,
     /// Sign-ins waiting for their callback.
     pub flows: Arc<FlowStore>,
+    /// Session lifetimes and the clock they are measured by.
+    pub sessions: SessionPolicy,
+    /// Universal Logout requests allowed per instance.
+    pub revocation_limiter: Arc<RevocationLimiter>,
 }

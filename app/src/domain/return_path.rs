@@ -19,6 +19,25 @@ impl ReturnPath {
             .unwrap_or_default()
     }
 
+    /// `target_link_uri` of Okta's tile: an absolute URL on this site's exact `origin` (e.g.
+    /// `https://orgpass.example.com`) keeps its path, query and fragment; a path is judged as
+    /// [`Self::parse_or_default`] does; anything else means the home page.
+    pub fn from_target_link(raw: Option<&str>, origin: &str) -> Self {
+        let Some(raw) = raw else {
+            return Self::default();
+        };
+        match raw.strip_prefix(origin) {
+            // The origin must end there: `https://site.example.evil` and `https://site@evil`
+            // start with it too.
+            Some("") => Self::default(),
+            Some(rest) if rest.starts_with(['?', '#']) => {
+                Self::parse_or_default(Some(&format!("/{rest}")))
+            }
+            Some(rest) => Self::parse_or_default(Some(rest)),
+            None => Self::parse_or_default(Some(raw)),
+        }
+    }
+
     fn is_local_path(raw: &str) -> bool {
         raw.len() <= Self::MAX_LEN
             && !raw.chars().any(char::is_whitespace)
@@ -135,6 +154,52 @@ mod tests {
                 "{evil:?}"
             );
         }
+    }
+
+    const ORIGIN: &str = "https://orgpass.example.com";
+
+    #[test]
+    fn a_target_link_on_this_site_keeps_its_path_query_and_fragment() {
+        for (link, path) in [
+            ("https://orgpass.example.com/o/acme?tab=1#top", "/o/acme?tab=1#top"),
+            ("https://orgpass.example.com", "/"),
+            ("https://orgpass.example.com?x=1", "/?x=1"),
+            ("/o/acme", "/o/acme"),
+        ] {
+            assert_eq!(
+                ReturnPath::from_target_link(Some(link), ORIGIN).as_str(),
+                path,
+                "{link:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_target_link_anywhere_else_means_the_home_page() {
+        for evil in [
+            "https://evil.example/o/acme",
+            "https://orgpass.example.com.evil.example/o/acme",
+            "https://orgpass.example.com@evil.example/",
+            "https://orgpass.example.com:8443/o/acme",
+            "http://orgpass.example.com/o/acme",
+            "https://orgpass.example.com//evil.example",
+            "https://orgpass.example.com/\\evil.example",
+            "https://orgpass.example.com/%2F%2Fevil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "https:evil.example",
+            "%2F%2Fevil.example",
+            "/%09/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(
+                ReturnPath::from_target_link(Some(evil), ORIGIN).as_str(),
+                "/",
+                "{evil:?}"
+            );
+        }
+        assert_eq!(ReturnPath::from_target_link(None, ORIGIN).as_str(), "/");
     }
 
     #[test]

@@ -190,17 +190,19 @@ struct InstanceReport<T: Serialize> {
     sign_in_redirect_uri: String,
     initiate_login_uri: String,
     sign_out_redirect_uri: String,
+    global_token_revocation_uri: String,
 }
 
 impl<T: Serialize> InstanceReport<T> {
     fn new(instance: T, of: &Instance, urls: &PublicUrl) -> Self {
         Self {
             sign_in_redirect_uri: urls.callback_url(&of.id),
-            initiate_login_uri: urls.login_url(&of.id),
+            initiate_login_uri: urls.initiate_login_url(&of.id),
             sign_out_redirect_uri: of
                 .post_logout_uri
                 .clone()
                 .unwrap_or_else(|| urls.sign_out_redirect_url()),
+            global_token_revocation_uri: urls.global_token_revocation_url(&of.id),
             instance,
         }
     }
@@ -246,7 +248,8 @@ fn detail_text(report: &InstanceReport<InstanceDetail>) -> String {
     }
     text.push_str(&format!(
         "auth method     {}\nstatus          {}\n\nPaste into Okta:\n\
-         Sign-in redirect URI     {}\nInitiate login URI       {}\nSign-out redirect URI    {}",
+         Sign-in redirect URI     {}\nInitiate login URI       {}\nSign-out redirect URI    {}\n\
+         Global token revocation  {}",
         instance.token_auth_method.as_str(),
         if instance.enabled {
             "enabled"
@@ -256,6 +259,7 @@ fn detail_text(report: &InstanceReport<InstanceDetail>) -> String {
         report.sign_in_redirect_uri,
         report.initiate_login_uri,
         report.sign_out_redirect_uri,
+        report.global_token_revocation_uri,
     ));
     for uri in &instance.extra_redirect_uris {
         text.push_str(&format!("\nAlso registered          {uri}"));

@@ -1,8 +1,6 @@
 //! The page a browser sees when a sign-in fails: a short reason and a way to try again.
 //! The full reason is logged by the middleware, never shown.
 
-use std::sync::Arc;
-
 use app::backend::sso::SsoError;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -29,9 +27,7 @@ impl IntoResponse for SignInFailed {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
-            .extensions_mut()
-            .insert(LoggedError(Arc::new(self.0)));
+        response.extensions_mut().insert(LoggedError::new(self.0));
         response
     }
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use app::backend::AppState;
-use app::backend::sso::SsoError;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -14,9 +13,18 @@ use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// The cause of a failed sign-in, for the log.
+use super::same_origin;
+
+/// The cause of a refused or failed request, for the log; the response itself says only what
+/// is safe to show.
 #[derive(Clone)]
-pub struct LoggedError(pub Arc<SsoError>);
+pub struct LoggedError(pub Arc<dyn std::error::Error + Send + Sync>);
+
+impl LoggedError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+}
 
 async fn log_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -24,9 +32,9 @@ async fn log_errors(request: Request, next: Next) -> Response {
     if let Some(LoggedError(error)) = response.extensions().get::<LoggedError>() {
         let source = std::error::Error::source(error.as_ref()).map(ToString::to_string);
         if response.status().is_server_error() {
-            tracing::error!(%path, %error, ?source, "sign-in failed");
+            tracing::error!(%path, %error, ?source, "request failed");
         } else {
-            tracing::warn!(%path, %error, ?source, "sign-in refused");
+            tracing::warn!(%path, %error, ?source, "request refused");
         }
     }
     response
@@ -36,13 +44,17 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
-/// Wraps every route: tracing, error logging, and headers that keep pages out of frames and
+/// Wraps every route: tracing, error logging, the cross-site refusal, and headers that keep pages out of frames and
 /// stop MIME sniffing.
-pub fn wrap(router: Router<AppState>) -> Router<AppState> {
+pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router.layer(
         ServiceBuilder::new()
             .layer(TraceLayer::new_for_http())
             .layer(middleware::from_fn(log_errors))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                same_origin::refuse_cross_site,
+            ))
             .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .layer(header(header::X_FRAME_OPTIONS, "DENY"))
             .layer(header(

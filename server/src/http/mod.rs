@@ -4,6 +4,8 @@
 mod error_page;
 mod find_org;
 pub mod middleware;
+mod revocation;
+mod same_origin;
 mod session;
 mod sso;
 
@@ -15,7 +17,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/o", get(find_org::find_org))
         .route("/sso/{instance}/login", get(sso::login))
+        .route(
+            "/sso/{instance}/initiate",
+            get(sso::initiate_get).post(sso::initiate_post),
+        )
         .route("/sso/{instance}/callback", get(sso::callback))
+        .route(
+            "/sso/{instance}/global-token-revocation",
+            post(revocation::revoke),
+        )
         .route("/api/session", get(session::current))
         .route("/logout", post(session::logout))
 }

@@ -1,9 +1,10 @@
 use app::backend::AppState;
 use app::backend::cookies;
-use app::backend::sso::SsoError;
 use app::backend::sso::callback::{self, CallbackParams};
-use app::backend::sso::login::{self, LoginRequest};
+use app::backend::sso::login::{self, InitiateRequest, LoginRequest};
+use app::backend::sso::{BrowserBinding, SsoError};
 use app::domain::{InstanceId, ReturnPath};
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,37 +23,86 @@ pub struct LoginQuery {
 pub async fn login(
     State(app): State<AppState>,
     Path(instance): Path<String>,
+    binding: BrowserBinding,
     Query(query): Query<LoginQuery>,
-    jar: CookieJar,
 ) -> Result<Response, SignInFailed> {
     let instance = InstanceId::parse(&instance).map_err(|_| SsoError::UnknownInstance)?;
-    // One binding per browser, reused across tabs so parallel sign-ins do not cancel each other.
-    let binding = jar
-        .get(cookies::flow_binding_name(&app.settings))
-        .map(|cookie| cookie.value().to_owned())
-        .filter(|value| value.len() >= 32)
-        .unwrap_or_else(app::backend::sso::new_browser_binding);
     let request = LoginRequest {
         return_to: ReturnPath::parse_or_default(query.return_to.as_deref()),
         login_hint: query.login_hint,
     };
     let authorize_url = login::start(&app, &instance, request, &binding).await?;
-    let jar = jar.add(cookies::flow_binding(&app.settings, &binding));
-    Ok((StatusCode::FOUND, jar, [(header::LOCATION, authorize_url)]).into_response())
+    Ok(to_okta(&app, &binding, authorize_url))
+}
+
+/// What Okta's tile sends, in the query (GET) or a form (POST).
+#[derive(Deserialize)]
+pub struct InitiateParams {
+    iss: Option<String>,
+    login_hint: Option<String>,
+    target_link_uri: Option<String>,
+}
+
+impl From<InitiateParams> for InitiateRequest {
+    fn from(params: InitiateParams) -> Self {
+        Self {
+            iss: params.iss,
+            login_hint: params.login_hint,
+            target_link_uri: params.target_link_uri,
+        }
+    }
+}
+
+/// `GET /sso/{instance}/initiate?iss=…[&login_hint][&target_link_uri]` → 302 to Okta.
+pub async fn initiate_get(
+    State(app): State<AppState>,
+    Path(instance): Path<String>,
+    binding: BrowserBinding,
+    Query(params): Query<InitiateParams>,
+) -> Result<Response, SignInFailed> {
+    initiate(app, instance, binding, params).await
+}
+
+/// `POST /sso/{instance}/initiate` with the same parameters as a form.
+pub async fn initiate_post(
+    State(app): State<AppState>,
+    Path(instance): Path<String>,
+    binding: BrowserBinding,
+    Form(params): Form<InitiateParams>,
+) -> Result<Response, SignInFailed> {
+    initiate(app, instance, binding, params).await
+}
+
+async fn initiate(
+    app: AppState,
+    instance: String,
+    binding: BrowserBinding,
+    params: InitiateParams,
+) -> Result<Response, SignInFailed> {
+    let instance = InstanceId::parse(&instance).map_err(|_| SsoError::UnknownInstance)?;
+    let authorize_url = login::initiate(&app, &instance, params.into(), &binding).await?;
+    Ok(to_okta(&app, &binding, authorize_url))
+}
+
+fn to_okta(app: &AppState, binding: &BrowserBinding, authorize_url: String) -> Response {
+    let jar = CookieJar::new().add(binding.cookie(app));
+    (StatusCode::FOUND, jar, [(header::LOCATION, authorize_url)]).into_response()
 }
 
 /// `GET /sso/{instance}/callback?code&state&iss` → session cookie and 303 to `return_to`.
 pub async fn callback(
     State(app): State<AppState>,
     Path(instance): Path<String>,
-    Query(params): Query<CallbackParams>,
+    binding: BrowserBinding,
     jar: CookieJar,
+    Query(params): Query<CallbackParams>,
 ) -> Result<Response, SignInFailed> {
     let instance = InstanceId::parse(&instance).map_err(|_| SsoError::UnknownInstance)?;
-    let binding = jar
-        .get(cookies::flow_binding_name(&app.settings))
-        .map(|c| c.value().to_owned());
-    let signed_in = callback::finish(&app, &instance, params, binding.as_deref()).await?;
+    let previous = jar
+        .get(cookies::session_name(&app.settings))
+        .map(|cookie| cookie.value().to_owned());
+    let signed_in =
+        callback::finish(&app, &instance, params, &binding, previous.as_deref()).await?;
     let jar = jar.add(cookies::session(&app.settings, signed_in.session.expose()));
     let mut response = (jar, Redirect::to(signed_in.return_to.as_str())).into_response();
     // The callback URL carried the code: do not leak it to the next page (RFC 9700 §4.2.4).

@@ -396,6 +396,17 @@ pub async fn list_instances(
         .collect::<Result<_, _>>()?)
 }
 
+/// One instance, without its secrets; `None` when there is no such instance.
+pub async fn find_instance(db: &Db, id: &InstanceId) -> Result<Option<Instance>, RegistryError> {
+    let row = sqlx::query(&format!(
+        "SELECT {INSTANCE_COLUMNS} FROM instances i WHERE i.id = $1"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.as_ref().map(instance_from_row).transpose()?)
+}
+
 /// An instance with the hints of its secrets (which opens them, so it needs the vault).
 pub async fn instance_detail(
     db: &Db,

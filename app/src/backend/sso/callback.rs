@@ -1,22 +1,15 @@
 //! Finishing a sign-in: the redirect back from Okta to `/sso/{instance}/callback`.
 
-use openidconnect::{
-    AccessToken, AuthorizationCode, OAuth2TokenResponse, PkceCodeVerifier, RequestTokenError,
-    TokenResponse,
-};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use super::SsoError;
+use super::binding::BrowserBinding;
 use super::flows::PendingFlow;
-use super::keys::KeyError;
-use super::providers::{self, Metadata, OidcClient};
-use super::verify::{self, Expected, IdTokenClaims};
+use super::provider::{IdTokenExpectations, Provider, Tokens};
 use crate::backend::AppState;
 use crate::backend::db::now;
 use crate::backend::registry::{self, InstanceCredentials, SecretSlot};
 use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
-use crate::backend::tokens::digest;
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
 
 /// The authorization response's query parameters. Not `Debug`: it holds the code.
@@ -34,13 +27,15 @@ pub struct SignedIn {
     pub return_to: ReturnPath,
 }
 
-/// Checks the response against the stored flow, exchanges the code with this instance's
-/// secret, verifies the ID token and opens a session. The flow is consumed whatever happens.
+/// Takes the flow, checks binding, instance and `iss`, exchanges the code with this
+/// instance's secret (the next one on `invalid_client`), verifies the ID token and opens a
+/// session in place of the browser's previous one. The flow is consumed whatever happens.
 pub async fn finish(
     app: &AppState,
     instance: &InstanceId,
     params: CallbackParams,
-    browser_binding: Option<&str>,
+    binding: &BrowserBinding,
+    previous_session: Option<&str>,
 ) -> Result<SignedIn, SsoError> {
     let state = params
         .state
@@ -54,9 +49,7 @@ pub async fn finish(
         .take(&mut conn, state)
         .await?
         .ok_or(SsoError::UnknownFlow)?;
-    let same_browser = browser_binding
-        .is_some_and(|b| bool::from(digest(b).as_bytes().ct_eq(flow.browser_hash.as_bytes())));
-    if !same_browser || flow.instance != *instance {
+    if !binding.matches(&flow.browser_hash) || flow.instance != *instance {
         return Err(SsoError::FlowMismatch);
     }
     let credentials = registry::enabled_credentials(&mut *conn, &app.vault, instance)
@@ -64,11 +57,12 @@ pub async fn finish(
         .ok_or(SsoError::UnknownInstance)?;
     drop(conn);
 
-    let metadata = app.providers.metadata(&flow.issuer).await?;
-    let iss_required = metadata
-        .additional_metadata()
-        .authorization_response_iss_parameter_supported;
-    check_response_issuer(params.iss.as_deref(), &flow.issuer, iss_required)?;
+    let provider = app.providers.provider(&flow.issuer).await?;
+    check_response_issuer(
+        params.iss.as_deref(),
+        &flow.issuer,
+        provider.requires_response_iss(),
+    )?;
     if let Some(code) = params.error {
         return Err(SsoError::ProviderDenied {
             code,
@@ -84,31 +78,27 @@ pub async fn finish(
             "the instance's issuer changed during sign-in".into(),
         ));
     }
-    let (id_token, access_token) = exchange_code(app, &metadata, &credentials, &flow, code).await?;
+    let tokens = exchange(app, &provider, &credentials, &flow, &code).await?;
 
-    let algorithms = providers::signing_algorithms(&metadata);
-    let (_, kid) = verify::header(&id_token, &algorithms).map_err(invalid_token)?;
-    let keys = app
-        .providers
-        .keys
-        .resolve(metadata.jwks_uri().as_str(), kid.as_deref())
-        .await
-        .map_err(|error| match error {
-            KeyError::Unknown(_) => SsoError::InvalidIdToken(error.to_string()),
-            KeyError::Unavailable(why) => SsoError::ProviderUnavailable(why),
-        })?;
-    let expected = Expected {
-        issuer: flow.issuer.as_str(),
+    let expected = IdTokenExpectations {
         client_id: &credentials.instance.client_id,
         nonce: &flow.nonce,
-        algorithms: &algorithms,
-        access_token: access_token.secret(),
+        access_token: tokens.access_token(),
         leeway_secs: app.settings.clock_leeway.as_secs(),
         now: now(),
     };
-    let mut claims = verify::verify_id_token(&id_token, &keys, &expected).map_err(invalid_token)?;
+    let mut claims = provider.verify_id_token(&tokens.id_token, &expected).await?;
     if claims.name.is_none() || claims.email.is_none() {
-        complete_from_userinfo(app, &metadata, &access_token, &mut claims).await?;
+        // A userinfo `sub` other than the ID token's means a substituted token: refuse.
+        if let Some(info) = provider.userinfo(tokens.access_token()).await? {
+            if info.sub != claims.sub {
+                return Err(SsoError::InvalidIdToken(
+                    "userinfo sub differs from the ID token's".into(),
+                ));
+            }
+            claims.name = claims.name.take().or(info.name);
+            claims.email = claims.email.take().or(info.email);
+        }
     }
     let identity = VerifiedIdentity {
         instance: flow.instance.clone(),
@@ -121,13 +111,50 @@ pub async fn finish(
     let session = sessions::sign_in(
         &mut *app.sign_in_db.acquire().await?,
         &identity,
-        app.settings.session_ttl,
+        &tokens.id_token,
+        previous_session,
+        &app.sessions,
     )
     .await?;
     Ok(SignedIn {
         session,
         return_to: flow.return_to,
     })
+}
+
+/// The code exchange with the instance's current secret; while Okta keeps two secrets active,
+/// once more with the next one on `invalid_client`. The secret that worked is recorded for
+/// the settings page.
+async fn exchange(
+    app: &AppState,
+    provider: &Provider<'_>,
+    credentials: &InstanceCredentials,
+    flow: &PendingFlow,
+    code: &str,
+) -> Result<Tokens, SsoError> {
+    let redirect_uri = app.settings.public_url.callback_url(&flow.instance);
+    let current = provider
+        .exchange(
+            credentials,
+            &credentials.client_secret,
+            redirect_uri.clone(),
+            code,
+            &flow.pkce_verifier,
+        )
+        .await;
+    let (tokens, slot) = match (current, &credentials.next_secret) {
+        (Err(SsoError::InvalidClient), Some(next_secret)) => {
+            let tokens = provider
+                .exchange(credentials, next_secret, redirect_uri, code, &flow.pkce_verifier)
+                .await?;
+            (tokens, SecretSlot::Next)
+        }
+        (current, _) => (current?, SecretSlot::Current),
+    };
+    if credentials.instance.working_secret != Some(slot) {
+        registry::record_working_secret(&app.db, &flow.instance, slot).await?;
+    }
+    Ok(tokens)
 }
 
 /// RFC 9207: an `iss` that is present must be the flow's issuer; it must be present when the
@@ -145,122 +172,4 @@ fn check_response_issuer(
         None if required => Err(SsoError::IssuerMismatch("missing iss parameter".into())),
         None => Ok(()),
     }
-}
-
-/// Fills in a name or email the ID token left out from the issuer's userinfo endpoint, whose
-/// `sub` must be the ID token's (a mismatch means a substituted token: refuse).
-async fn complete_from_userinfo(
-    app: &AppState,
-    metadata: &Metadata,
-    access_token: &AccessToken,
-    claims: &mut IdTokenClaims,
-) -> Result<(), SsoError> {
-    let Some(endpoint) = metadata.userinfo_endpoint() else {
-        return Ok(());
-    };
-    let response = app
-        .providers
-        .http()
-        .get(endpoint.url().as_str())
-        .bearer_auth(access_token.secret())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
-    if !response.status().is_success() {
-        return Err(SsoError::ProviderUnavailable(format!(
-            "userinfo: HTTP {}",
-            response.status()
-        )));
-    }
-    let info: UserInfo = response
-        .json()
-        .await
-        .map_err(|e| SsoError::InvalidIdToken(format!("malformed userinfo response: {e}")))?;
-    if info.sub != claims.sub {
-        return Err(SsoError::InvalidIdToken(
-            "userinfo sub differs from the ID token's".into(),
-        ));
-    }
-    claims.name = claims.name.take().or(info.name);
-    claims.email = claims.email.take().or(info.email);
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct UserInfo {
-    sub: String,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-}
-
-fn invalid_token(reason: verify::Invalid) -> SsoError {
-    SsoError::InvalidIdToken(reason.to_string())
-}
-
-/// Exchanges the code at the token endpoint of the flow's issuer (never one named by the
-/// response), proving PKCE and authenticating with this instance's current secret. While Okta
-/// keeps two secrets active, a refusal with `invalid_client` is retried once with the next one,
-/// and the secret that worked is recorded for the settings page.
-async fn exchange_code(
-    app: &AppState,
-    metadata: &Metadata,
-    credentials: &InstanceCredentials,
-    flow: &PendingFlow,
-    code: String,
-) -> Result<(String, AccessToken), SsoError> {
-    let redirect_uri = app.settings.public_url.callback_url(&flow.instance);
-    let current = providers::client(
-        metadata,
-        credentials,
-        &credentials.client_secret,
-        redirect_uri.clone(),
-    )?;
-    let (tokens, slot) = match redeem(app, &current, flow, code.clone()).await {
-        Err(SsoError::CodeRejected(error)) if error == "invalid_client" => {
-            let Some(next_secret) = &credentials.next_secret else {
-                return Err(SsoError::CodeRejected(error));
-            };
-            let next = providers::client(metadata, credentials, next_secret, redirect_uri)?;
-            (redeem(app, &next, flow, code).await?, SecretSlot::Next)
-        }
-        other => (other?, SecretSlot::Current),
-    };
-    if credentials.instance.working_secret != Some(slot) {
-        registry::record_working_secret(&app.db, &flow.instance, slot).await?;
-    }
-    Ok(tokens)
-}
-
-async fn redeem(
-    app: &AppState,
-    client: &OidcClient,
-    flow: &PendingFlow,
-    code: String,
-) -> Result<(String, AccessToken), SsoError> {
-    let response = client
-        .exchange_code(AuthorizationCode::new(code))
-        .map_err(|e| SsoError::ProviderUnavailable(e.to_string()))?
-        .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier.clone()))
-        .request_async(app.providers.http())
-        .await
-        .map_err(|error| match error {
-            RequestTokenError::ServerResponse(refusal) => {
-                SsoError::CodeRejected(refusal.error().to_string())
-            }
-            RequestTokenError::Request(e) => SsoError::ProviderUnavailable(e.to_string()),
-            // openidconnect parses the ID token's claims here: a token missing `sub`, `iat`
-            // or `aud` fails as a parse error, and must be refused like any invalid token.
-            RequestTokenError::Parse(e, _) => {
-                SsoError::InvalidIdToken(format!("malformed token response: {e}"))
-            }
-            RequestTokenError::Other(e) => SsoError::ProviderUnavailable(e),
-        })?;
-    let id_token = response
-        .id_token()
-        .map(ToString::to_string)
-        .ok_or_else(|| SsoError::InvalidIdToken("no id_token in the token response".into()))?;
-    Ok((id_token, response.access_token().clone()))
 }

@@ -1,14 +1,11 @@
-//! Starting a sign-in: from the SPA, a bookmark or Okta's tile.
+//! Starting a sign-in: from the SPA, a bookmark ([`start`]) or Okta's tile ([`initiate`]).
 
-use openidconnect::core::CoreAuthenticationFlow;
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, Scope};
-
+use super::SsoError;
+use super::binding::BrowserBinding;
 use super::flows::PendingFlow;
-use super::{SsoError, providers};
 use crate::backend::AppState;
 use crate::backend::db::now;
-use crate::backend::registry;
-use crate::backend::tokens::digest;
+use crate::backend::registry::{self, InstanceCredentials};
 use crate::domain::{InstanceId, ReturnPath};
 
 pub struct LoginRequest {
@@ -17,56 +14,90 @@ pub struct LoginRequest {
     pub login_hint: Option<String>,
 }
 
-/// Creates a pending flow (PKCE S256, state, nonce) bound to `browser_binding` and returns the
+/// What Okta's tile sends to the initiate-login URI (OIDC Core §4).
+pub struct InitiateRequest {
+    /// Required: the issuer that initiated the sign-in.
+    pub iss: Option<String>,
+    pub login_hint: Option<String>,
+    /// Where the user wants to land; kept only when it is on this site.
+    pub target_link_uri: Option<String>,
+}
+
+/// Creates a pending flow (PKCE S256, state, nonce) bound to `binding` and returns the
 /// issuer's authorization URL to redirect the browser to.
 pub async fn start(
     app: &AppState,
     instance: &InstanceId,
     request: LoginRequest,
-    browser_binding: &str,
+    binding: &BrowserBinding,
 ) -> Result<String, SsoError> {
-    let credentials =
-        registry::enabled_credentials(&mut *app.sign_in_db.acquire().await?, &app.vault, instance)
-            .await?
-            .ok_or(SsoError::UnknownInstance)?;
-    let issuer = credentials.instance.issuer.clone();
-    let metadata = app.providers.metadata(&issuer).await?;
-    let client = providers::client(
-        &metadata,
-        &credentials,
-        &credentials.client_secret,
-        app.settings.public_url.callback_url(instance),
-    )?;
+    let credentials = enabled_credentials(app, instance).await?;
+    begin(app, &credentials, request, binding).await
+}
 
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut authorize = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .add_scope(Scope::new("email".to_owned()))
-        .add_scope(Scope::new("profile".to_owned()))
-        .set_pkce_challenge(challenge);
-    if let Some(hint) = request.login_hint.filter(|hint| is_plausible_hint(hint)) {
-        authorize = authorize.add_extra_param("login_hint", hint);
+/// Okta's tile ("Login initiated by Okta"): `iss` must be the instance's issuer exactly,
+/// compared before anything is fetched, so an unknown `iss` never causes a discovery request.
+/// Then a fresh SP-initiated flow starts, as [`start`] does.
+pub async fn initiate(
+    app: &AppState,
+    instance: &InstanceId,
+    request: InitiateRequest,
+    binding: &BrowserBinding,
+) -> Result<String, SsoError> {
+    let credentials = enabled_credentials(app, instance).await?;
+    match request.iss.as_deref() {
+        Some(iss) if iss == credentials.instance.issuer.as_str() => {}
+        Some(_) => return Err(SsoError::UnexpectedInitiator),
+        None => return Err(SsoError::MissingInitiator),
     }
-    let (url, state, nonce) = authorize.url();
+    let return_to = ReturnPath::from_target_link(
+        request.target_link_uri.as_deref(),
+        app.settings.public_url.origin(),
+    );
+    let request = LoginRequest {
+        return_to,
+        login_hint: request.login_hint,
+    };
+    begin(app, &credentials, request, binding).await
+}
 
+async fn enabled_credentials(
+    app: &AppState,
+    instance: &InstanceId,
+) -> Result<InstanceCredentials, SsoError> {
+    registry::enabled_credentials(&mut *app.sign_in_db.acquire().await?, &app.vault, instance)
+        .await?
+        .ok_or(SsoError::UnknownInstance)
+}
+
+async fn begin(
+    app: &AppState,
+    credentials: &InstanceCredentials,
+    request: LoginRequest,
+    binding: &BrowserBinding,
+) -> Result<String, SsoError> {
+    let instance = &credentials.instance.id;
+    let provider = app.providers.provider(&credentials.instance.issuer).await?;
+    let hint = request.login_hint.as_deref().filter(|hint| is_plausible_hint(hint));
+    let authorization = provider.authorize_url(
+        credentials,
+        app.settings.public_url.callback_url(instance),
+        hint,
+    )?;
     let ttl = i64::try_from(app.settings.flow_ttl.as_secs()).unwrap_or(600);
     let flow = PendingFlow {
         instance: instance.clone(),
-        issuer,
-        browser_hash: digest(browser_binding),
-        nonce: nonce.secret().clone(),
-        pkce_verifier: verifier.secret().clone(),
+        issuer: credentials.instance.issuer.clone(),
+        browser_hash: binding.digest(),
+        nonce: authorization.nonce,
+        pkce_verifier: authorization.pkce_verifier,
         return_to: request.return_to,
         expires_at: now() + ttl,
     };
     app.flows
-        .store(&app.sign_in_db, state.secret(), flow)
+        .store(&app.sign_in_db, &authorization.state, flow)
         .await?;
-    Ok(url.into())
+    Ok(authorization.url)
 }
 
 fn is_plausible_hint(hint: &str) -> bool {

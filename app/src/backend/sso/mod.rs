@@ -1,18 +1,22 @@
-//! The authorization-code flow, per instance: start ([`login`]), finish ([`callback`]), the
-//! stored flow state ([`flows`]) and each issuer's cached metadata and keys ([`providers`]).
+//! The authorization-code flow, per instance: start ([`login`], also from Okta's tile),
+//! finish ([`callback`]), the stored flow state ([`flows`]) bound to the browser
+//! ([`binding`]), sign-out through Okta ([`logout`]), Okta's Universal Logout
+//! ([`revocation`]), and the conversation with each issuer ([`provider`]).
 
-mod cache_control;
+pub mod binding;
 pub mod callback;
 pub mod flows;
-pub mod keys;
 pub mod login;
-mod providers;
+pub mod logout;
+pub mod provider;
+pub mod revocation;
 pub mod verify;
 
 use axum::http::StatusCode;
 
+pub use binding::BrowserBinding;
 pub use flows::FlowStore;
-pub use providers::ProviderDirectory;
+pub use provider::ProviderDirectory;
 
 impl From<flows::FlowError> for SsoError {
     fn from(error: flows::FlowError) -> Self {
@@ -22,11 +26,6 @@ impl From<flows::FlowError> for SsoError {
             flows::FlowError::Database(source) => Self::Database(source),
         }
     }
-}
-
-/// A fresh value for the cookie that binds login flows to one browser.
-pub fn new_browser_binding() -> String {
-    super::tokens::random_token()
 }
 
 /// Why a sign-in did not happen. The user sees [`SsoError::user_message`]; the detail (the
@@ -51,6 +50,15 @@ pub enum SsoError {
     /// The authorization response has no `code` (400).
     #[error("authorization response without a code")]
     MissingCode,
+    /// Okta's tile named no `iss` (400).
+    #[error("initiate login without iss")]
+    MissingInitiator,
+    /// Okta's tile named an `iss` other than the instance's issuer (400).
+    #[error("initiate login from an issuer other than the instance's")]
+    UnexpectedInitiator,
+    /// The token endpoint refused the client's credentials (`invalid_client`) (400).
+    #[error("the token endpoint refused the client credentials (invalid_client)")]
+    InvalidClient,
     /// The token endpoint refused the code (400).
     #[error("the token endpoint refused the code: {0}")]
     CodeRejected(String),
@@ -99,7 +107,10 @@ impl SsoError {
             Self::IssuerMismatch(_) => {
                 "The sign-in response came from an unexpected identity provider.".into()
             }
-            Self::MissingCode | Self::CodeRejected(_) => {
+            Self::MissingInitiator | Self::UnexpectedInitiator => {
+                "This sign-in link was not issued by your organization's Okta.".into()
+            }
+            Self::MissingCode | Self::CodeRejected(_) | Self::InvalidClient => {
                 "Okta's answer could not be used to sign you in.".into()
             }
             Self::InvalidIdToken(_) => "Okta's identity token could not be verified.".into(),

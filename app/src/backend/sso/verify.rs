@@ -12,7 +12,7 @@ use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::keys::VerificationKey;
+use super::provider::keys::VerificationKey;
 
 /// What the token must match: all of it comes from the stored flow and the instance, never
 /// from the response being checked.
@@ -121,40 +121,98 @@ pub enum Invalid {
     Claims(String),
 }
 
-/// The signing algorithm and key id from the token's header, after the header checks: exactly
-/// three parts (no JWE), no `crit`, `typ` absent or JWT, `alg` on the allow-list.
-pub fn header(
-    token: &str,
-    algorithms: &[Algorithm],
-) -> Result<(Algorithm, Option<String>), Invalid> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Invalid::NotAJws);
-    };
-    let mut buffer = [0; 512];
-    let bytes = decode_segment(header, &mut buffer).ok_or(Invalid::NotAJws)?;
-    let header: JoseHeader<'_> = serde_json::from_slice(&bytes).map_err(|_| Invalid::NotAJws)?;
-    if header.crit {
-        return Err(Invalid::Header("crit is not supported".into()));
+/// What a token's `typ` header must say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An ID token: `typ` absent or `JWT`.
+    IdToken,
+    /// Okta's Universal Logout request: `typ` `global-token-revocation+jwt`. Requiring it keeps
+    /// an ID token from being replayed as a logout request.
+    GlobalTokenRevocation,
+}
+
+impl TokenKind {
+    fn accepts(self, typ: &str) -> bool {
+        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        match self {
+            Self::IdToken => typ.eq_ignore_ascii_case("JWT"),
+            Self::GlobalTokenRevocation => typ.eq_ignore_ascii_case("global-token-revocation+jwt"),
+        }
     }
-    if header.enc {
-        return Err(Invalid::NotAJws);
+}
+
+/// A compact JWS whose header passed the checks: exactly three parts (no JWE), no `crit`, the
+/// `typ` of its [`TokenKind`], `alg` on the allow-list. The header is parsed once, here.
+#[derive(Debug)]
+pub struct Jws<'t> {
+    /// `header.payload`, the signed message.
+    message: &'t str,
+    payload: &'t str,
+    signature: &'t str,
+    pub alg: Algorithm,
+    pub kid: Option<String>,
+}
+
+impl<'t> Jws<'t> {
+    pub fn parse(token: &'t str, kind: TokenKind, algorithms: &[Algorithm]) -> Result<Self, Invalid> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Invalid::NotAJws);
+        };
+        let mut buffer = [0; 512];
+        let bytes = decode_segment(header, &mut buffer).ok_or(Invalid::NotAJws)?;
+        let header: JoseHeader<'_> =
+            serde_json::from_slice(&bytes).map_err(|_| Invalid::NotAJws)?;
+        if header.crit {
+            return Err(Invalid::Header("crit is not supported".into()));
+        }
+        if header.enc {
+            return Err(Invalid::NotAJws);
+        }
+        match (&header.typ, kind) {
+            (None, TokenKind::IdToken) => {}
+            (Some(serde_json::Value::String(typ)), kind) if kind.accepts(typ) => {}
+            (other, _) => return Err(Invalid::Header(format!("typ {other:?} is not {kind:?}"))),
+        }
+        let alg = header
+            .alg
+            .as_deref()
+            .and_then(|name| name.parse::<Algorithm>().ok())
+            .filter(|alg| algorithms.contains(alg))
+            .ok_or_else(|| Invalid::Header(format!("alg {:?} is not allowed", header.alg)))?;
+        Ok(Self {
+            message: &token[..header_and_payload_len(token, signature)],
+            payload,
+            signature,
+            alg,
+            kid: header.kid.map(Cow::into_owned),
+        })
     }
-    match &header.typ {
-        None => {}
-        Some(serde_json::Value::String(typ))
-            if typ.eq_ignore_ascii_case("JWT") || typ.eq_ignore_ascii_case("application/jwt") => {}
-        Some(other) => return Err(Invalid::Header(format!("typ {other} is not JWT"))),
+
+    /// Whether one of `keys` that fits the algorithm signed the message.
+    fn check_signature(&self, keys: &[Arc<VerificationKey>]) -> Result<(), Invalid> {
+        let signed = keys.iter().filter(|key| key.fits(self.alg)).any(|key| {
+            jsonwebtoken::crypto::verify(self.signature, self.message.as_bytes(), &key.key, self.alg)
+                .unwrap_or(false)
+        });
+        if signed { Ok(()) } else { Err(Invalid::Signature) }
     }
-    let alg = header
-        .alg
-        .as_deref()
-        .and_then(|name| name.parse::<Algorithm>().ok())
-        .filter(|alg| algorithms.contains(alg))
-        .ok_or_else(|| Invalid::Header(format!("alg {:?} is not allowed", header.alg)))?;
-    Ok((alg, header.kid.map(Cow::into_owned)))
+
+    /// The payload's claims, decoded into a stack buffer when they fit.
+    fn claims<T: serde::de::DeserializeOwned>(&self) -> Result<T, Invalid> {
+        let mut buffer = [0; 2048];
+        let payload = decode_segment(self.payload, &mut buffer)
+            .ok_or_else(|| Invalid::Claims("the payload is not base64url".into()))?;
+        serde_json::from_slice(&payload)
+            .map_err(|error| Invalid::Claims(format!("malformed claims: {error}")))
+    }
+}
+
+/// The length of `header.payload` in a token whose last segment is `signature`.
+fn header_and_payload_len(token: &str, signature: &str) -> usize {
+    token.len() - signature.len() - 1
 }
 
 /// The JOSE header members that decide whether a token is acceptable. A member that is present
@@ -183,31 +241,88 @@ fn present_value<'de, D: serde::Deserializer<'de>>(
     serde_json::Value::deserialize(deserializer).map(Some)
 }
 
-/// Verifies `token` with the first of `keys` that fits and checks every claim.
+/// Verifies an ID token with the first of `keys` that fits and checks every claim.
 ///
 /// The signature goes through `jsonwebtoken`'s crypto; the claims are parsed once and checked
 /// here, in the order of OpenID Connect Core §3.1.3.7 (`jsonwebtoken::decode` parses the header
 /// and the claims twice each: with AWS-LC's fast RSA, that parsing would be most of the cost).
 pub fn verify_id_token(
-    token: &str,
+    jws: &Jws<'_>,
     keys: &[Arc<VerificationKey>],
     expected: &Expected<'_>,
 ) -> Result<IdTokenClaims, Invalid> {
-    let (alg, _) = header(token, expected.algorithms)?;
-    let (message, signature) = token.rsplit_once('.').ok_or(Invalid::NotAJws)?;
-    let signed = keys.iter().filter(|key| key.fits(alg)).any(|key| {
-        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, alg).unwrap_or(false)
-    });
-    if !signed {
-        return Err(Invalid::Signature);
-    }
-    let (_, payload) = message.split_once('.').ok_or(Invalid::NotAJws)?;
-    let mut buffer = [0; 2048];
-    let payload = decode_segment(payload, &mut buffer)
-        .ok_or_else(|| Invalid::Claims("the payload is not base64url".into()))?;
-    let claims: IdTokenClaims = serde_json::from_slice(&payload)
-        .map_err(|error| Invalid::Claims(format!("malformed claims: {error}")))?;
+    jws.check_signature(keys)?;
+    let claims: IdTokenClaims = jws.claims()?;
     check_claims(&claims, expected)?;
+    Ok(claims)
+}
+
+/// What a Universal Logout token must match: the instance it is addressed to.
+pub struct RevocationExpected<'a> {
+    pub issuer: &'a str,
+    /// Okta puts the instance's client id in `sub`.
+    pub client_id: &'a str,
+    /// The endpoint's full public URL, without a query.
+    pub audience: &'a str,
+    pub leeway_secs: u64,
+    pub now: i64,
+}
+
+/// Okta signs a Universal Logout request for five minutes; more than this is refused.
+pub const MAX_REVOCATION_LIFETIME_SECS: i64 = 15 * 60;
+
+/// The claims of an accepted Universal Logout token.
+#[derive(Debug, Deserialize)]
+pub struct RevocationClaims {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    iat: i64,
+    pub exp: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
+    /// Single use: the caller records it until `exp`.
+    pub jti: String,
+}
+
+/// Verifies Okta's Global Token Revocation JWT: signature, `iss`, `sub` = the instance's client
+/// id, `aud` = this endpoint, `iat`/`nbf`/`exp` with leeway and a bounded lifetime, a `jti`.
+pub fn verify_revocation_token(
+    jws: &Jws<'_>,
+    keys: &[Arc<VerificationKey>],
+    expected: &RevocationExpected<'_>,
+) -> Result<RevocationClaims, Invalid> {
+    jws.check_signature(keys)?;
+    let claims: RevocationClaims = jws.claims()?;
+    let fail = |why: &str| Err(Invalid::Claims(why.to_owned()));
+    let leeway = i64::try_from(expected.leeway_secs).unwrap_or(i64::MAX);
+    if claims.iss != expected.issuer {
+        return fail("iss is not the instance's issuer");
+    }
+    if claims.sub != expected.client_id {
+        return fail("sub is not the instance's client id");
+    }
+    if !claims.aud.contains(expected.audience) {
+        return fail("aud is not this endpoint");
+    }
+    if claims.exp.saturating_add(leeway) <= expected.now {
+        return fail("the token has expired (exp)");
+    }
+    if claims.iat > expected.now.saturating_add(leeway) {
+        return fail("iat is in the future");
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > expected.now.saturating_add(leeway))
+    {
+        return fail("the token is not valid yet (nbf)");
+    }
+    if claims.exp.saturating_sub(claims.iat) > MAX_REVOCATION_LIFETIME_SECS {
+        return fail("exp is more than 15 minutes after iat");
+    }
+    if claims.jti.is_empty() || claims.jti.len() > 256 {
+        return fail("jti is empty or too long");
+    }
     Ok(claims)
 }
 
@@ -335,7 +450,9 @@ mod tests {
     }
 
     fn verdict(changes: Value) -> Result<IdTokenClaims, Invalid> {
-        verify_id_token(&token_with(changes), &[key()], &expected())
+        let token = token_with(changes);
+        let jws = Jws::parse(&token, TokenKind::IdToken, ALGORITHMS)?;
+        verify_id_token(&jws, &[key()], &expected())
     }
 
     #[test]
@@ -403,8 +520,16 @@ mod tests {
     }
 
     fn header_verdict(header_json: Value) -> Result<(Algorithm, Option<String>), Invalid> {
+        header_verdict_as(header_json, TokenKind::IdToken)
+    }
+
+    fn header_verdict_as(
+        header_json: Value,
+        kind: TokenKind,
+    ) -> Result<(Algorithm, Option<String>), Invalid> {
         let encoded = URL_SAFE_NO_PAD.encode(header_json.to_string());
-        header(&format!("{encoded}.e30.c2ln"), ALGORITHMS)
+        let token = format!("{encoded}.e30.c2ln");
+        Jws::parse(&token, kind, ALGORITHMS).map(|jws| (jws.alg, jws.kid))
     }
 
     #[test]
@@ -432,7 +557,10 @@ mod tests {
                 "a header with {case} was accepted"
             );
         }
-        assert_eq!(header("a.b.c.d.e", ALGORITHMS), Err(Invalid::NotAJws));
+        assert_eq!(
+            Jws::parse("a.b.c.d.e", TokenKind::IdToken, ALGORITHMS).unwrap_err(),
+            Invalid::NotAJws
+        );
     }
 
     #[test]
@@ -442,9 +570,97 @@ mod tests {
         let (message, _) = token.rsplit_once('.').unwrap();
         let (_, signature) = other.rsplit_once('.').unwrap();
         let forged = format!("{message}.{signature}");
+        let jws = Jws::parse(&forged, TokenKind::IdToken, ALGORITHMS).unwrap();
         assert_eq!(
-            verify_id_token(&forged, &[key()], &expected()).unwrap_err(),
+            verify_id_token(&jws, &[key()], &expected()).unwrap_err(),
             Invalid::Signature
         );
+    }
+
+    #[test]
+    fn a_universal_logout_token_must_say_so_in_typ_and_an_id_token_must_not() {
+        let logout = json!({ "alg": "RS256", "typ": "global-token-revocation+jwt" });
+        assert!(header_verdict_as(logout.clone(), TokenKind::GlobalTokenRevocation).is_ok());
+        assert!(header_verdict_as(logout, TokenKind::IdToken).is_err());
+        for typ in [json!({ "alg": "RS256", "typ": "JWT" }), json!({ "alg": "RS256" })] {
+            assert!(header_verdict_as(typ, TokenKind::GlobalTokenRevocation).is_err());
+        }
+    }
+
+    const ENDPOINT: &str = "https://orgpass.example/sso/acme-okta/global-token-revocation";
+
+    fn revocation_expected() -> RevocationExpected<'static> {
+        RevocationExpected {
+            issuer: "https://acme.okta.example",
+            client_id: "0oa-client",
+            audience: ENDPOINT,
+            leeway_secs: 60,
+            now: NOW,
+        }
+    }
+
+    /// A Universal Logout token as Okta signs it, with `changes` applied (`null` removes).
+    fn revocation_token_with(changes: Value) -> String {
+        let mut claims = json!({
+            "iss": "https://acme.okta.example",
+            "sub": "0oa-client",
+            "aud": ENDPOINT,
+            "jti": "jti-1",
+            "iat": NOW - 5,
+            "nbf": NOW - 305,
+            "exp": NOW + 295,
+        });
+        for (name, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some("global-token-revocation+jwt".to_owned());
+        let signing = EncodingKey::from_rsa_pem(PEM.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, &claims, &signing).unwrap()
+    }
+
+    fn revocation_verdict(changes: Value) -> Result<RevocationClaims, Invalid> {
+        let token = revocation_token_with(changes);
+        let jws = Jws::parse(&token, TokenKind::GlobalTokenRevocation, ALGORITHMS)?;
+        verify_revocation_token(&jws, &[key()], &revocation_expected())
+    }
+
+    #[test]
+    fn a_universal_logout_token_as_okta_signs_it_is_accepted() {
+        let claims = revocation_verdict(json!({})).unwrap();
+        assert_eq!(claims.jti, "jti-1");
+        assert!(revocation_verdict(json!({ "aud": [ENDPOINT] })).is_ok());
+    }
+
+    #[test]
+    fn each_broken_universal_logout_claim_is_refused() {
+        let cases = [
+            ("another issuer", json!({ "iss": "https://acme.okta.example.evil" })),
+            ("another client as sub", json!({ "sub": "0oa-other" })),
+            ("no sub", json!({ "sub": null })),
+            ("another endpoint as aud", json!({ "aud": format!("{ENDPOINT}x") })),
+            ("no aud", json!({ "aud": null })),
+            ("expired beyond the leeway", json!({ "exp": NOW - 61 })),
+            ("no exp", json!({ "exp": null })),
+            ("no iat", json!({ "iat": null })),
+            ("iat in the future", json!({ "iat": NOW + 61 })),
+            ("nbf in the future", json!({ "nbf": NOW + 61 })),
+            (
+                "a lifetime over 15 minutes",
+                json!({ "iat": NOW - 10, "exp": NOW + 15 * 60 }),
+            ),
+            ("no jti", json!({ "jti": null })),
+            ("an empty jti", json!({ "jti": "" })),
+        ];
+        for (case, changes) in cases {
+            assert!(
+                matches!(revocation_verdict(changes), Err(Invalid::Claims(_))),
+                "a Universal Logout token with {case} was not refused"
+            );
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Each issuer's discovery document, fetched lazily on first use and shared by every instance
-//! of that issuer (all instances of an Okta org share the org's issuer).
+//! of that issuer (all instances of an Okta org share the org's issuer); the directory hands
+//! out one [`Provider`] per issuer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,8 +19,9 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyCache;
-use super::{SsoError, cache_control};
+use super::{Provider, cache_control};
 use crate::backend::registry::{InstanceCredentials, TokenAuthMethod};
+use crate::backend::sso::SsoError;
 use crate::domain::{ClientSecret, IssuerUrl};
 
 /// Discovery fields beyond the core set that Orgpass acts on.
@@ -28,6 +30,9 @@ pub struct ExtraMetadata {
     /// RFC 9207: when true, the authorization response must carry `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RP-initiated logout: where sign-out sends the browser to end the Okta session too.
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -66,7 +71,7 @@ struct Cached {
 pub struct ProviderDirectory {
     http: reqwest::Client,
     documents: Mutex<HashMap<String, Cached>>,
-    pub(super) keys: KeyCache,
+    keys: KeyCache,
 }
 
 impl ProviderDirectory {
@@ -89,6 +94,16 @@ impl ProviderDirectory {
         &self.http
     }
 
+    pub(super) fn keys(&self) -> &KeyCache {
+        &self.keys
+    }
+
+    /// The issuer's provider, its discovery document loaded (see [`Self::metadata`]).
+    pub async fn provider(&self, issuer: &IssuerUrl) -> Result<Provider<'_>, SsoError> {
+        let metadata = self.metadata(issuer).await?;
+        Ok(Provider::new(self, issuer.clone(), metadata))
+    }
+
     fn cached(&self, issuer: &IssuerUrl) -> Option<(Arc<Metadata>, bool)> {
         let documents = self
             .documents
@@ -102,7 +117,7 @@ impl ProviderDirectory {
     /// The issuer's discovery document, fetched on first use and reused for its
     /// `Cache-Control` lifetime. A stale copy is served when a refresh fails, so an IdP outage
     /// does not end sign-ins that could still be verified.
-    pub(super) async fn metadata(&self, issuer: &IssuerUrl) -> Result<Arc<Metadata>, SsoError> {
+    async fn metadata(&self, issuer: &IssuerUrl) -> Result<Arc<Metadata>, SsoError> {
         let cached = self.cached(issuer);
         if let Some((metadata, true)) = &cached {
             return Ok(Arc::clone(metadata));

@@ -28,7 +28,7 @@ pub struct VerificationKey {
     kid: Option<String>,
     /// The `alg` the JWK pins, if any.
     alg: Option<Algorithm>,
-    pub(super) key: DecodingKey,
+    pub(in crate::backend::sso) key: DecodingKey,
 }
 
 impl VerificationKey {
