@@ -130,8 +130,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("verify_id_token_warm_cache", |b| {
         b.iter(|| {
-            let jws = verify::Jws::parse(black_box(&token), TokenKind::IdToken, &[Algorithm::RS256])
-                .expect("the header is valid");
+            let jws =
+                verify::Jws::parse(black_box(&token), TokenKind::IdToken, &[Algorithm::RS256])
+                    .expect("the header is valid");
             verify::verify_id_token(&jws, black_box(&keys), black_box(&expected))
                 .expect("the token is valid")
         });

@@ -32,6 +32,17 @@ pub struct OrgSignInOptions {
     pub instances: Vec<InstanceLink>,
 }
 
+/// Where a work email leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmailRoute {
+    /// The org has one instance: straight to its sign-in.
+    SignIn { login_path: String },
+    /// The org has several: the person picks one (labels in a stable order).
+    Choose { instances: Vec<InstanceLink> },
+    /// No active org routes that domain. Deliberately says nothing about which orgs exist.
+    NoMatch,
+}
+
 /// What a server function can fail with; every message is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ApiError {
@@ -137,8 +148,53 @@ pub async fn org_sign_in(slug: String) -> Result<OrgSignInOptions, ApiError> {
             .into_iter()
             .map(|instance| InstanceLink {
                 label: instance.label,
-                login_path: format!("/sso/{}/login", instance.id),
+                login_path: login_path(&instance.id, None, &Default::default()),
             })
             .collect(),
     })
+}
+
+/// The sign-in of a work email: the domain's org and its enabled instances, with the email
+/// as `login_hint` and `return_to` kept (the login endpoint re-checks it).
+#[server]
+pub async fn route_email(email: String, return_to: Option<String>) -> Result<EmailRoute, ApiError> {
+    let domain =
+        crate::domain::EmailDomain::of_email(&email).map_err(|e| ApiError::Invalid(e.0))?;
+    let app = app_state()?;
+    let instances = crate::backend::registry::sign_in_options_for_domain(&app.db, &domain).await?;
+    let return_to = crate::domain::ReturnPath::parse_or_default(return_to.as_deref());
+    let link = |instance: &crate::backend::registry::Instance| InstanceLink {
+        label: instance.label.clone(),
+        login_path: login_path(&instance.id, Some(email.trim()), &return_to),
+    };
+    Ok(match instances.as_slice() {
+        [] => EmailRoute::NoMatch,
+        [one] => EmailRoute::SignIn {
+            login_path: link(one).login_path,
+        },
+        several => EmailRoute::Choose {
+            instances: several.iter().map(link).collect(),
+        },
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn login_path(
+    instance: &crate::domain::InstanceId,
+    login_hint: Option<&str>,
+    return_to: &crate::domain::ReturnPath,
+) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(hint) = login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    if return_to.as_str() != "/" {
+        query.append_pair("return_to", return_to.as_str());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        format!("/sso/{instance}/login")
+    } else {
+        format!("/sso/{instance}/login?{query}")
+    }
 }

@@ -13,7 +13,8 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, StaticSegment};
 
-use pages::{HomePage, NotFound, OrgPage};
+use components::provide_session;
+use pages::{HomePage, NotFound, OrgPage, SignedOutPage};
 
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -37,6 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_session();
     view! {
         <Stylesheet id="leptos" href="/pkg/orgpass.css"/>
         <Title text="Orgpass"/>
@@ -48,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=HomePage/>
                     <Route path=(StaticSegment("o"), ParamSegment("slug")) view=OrgPage/>
+                    <Route path=StaticSegment("signed-out") view=SignedOutPage/>
                 </Routes>
             </main>
         </Router>

@@ -727,11 +727,15 @@ async fn instance_show_prints_the_three_okta_urls_and_only_a_hint_of_the_secret(
     );
     assert_eq!(
         shown["initiate_login_uri"],
-        "https://orgpass.example.com/sso/acme-main/login"
+        "https://orgpass.example.com/sso/acme-main/initiate"
     );
     assert_eq!(
         shown["sign_out_redirect_uri"],
-        "https://orgpass.example.com/"
+        "https://orgpass.example.com/signed-out"
+    );
+    assert_eq!(
+        shown["global_token_revocation_uri"],
+        "https://orgpass.example.com/sso/acme-main/global-token-revocation"
     );
     assert_eq!(shown["client_secret"], hint("WXYZ"));
     assert_eq!(shown["next_client_secret"], Value::Null);
@@ -740,8 +744,10 @@ async fn instance_show_prints_the_three_okta_urls_and_only_a_hint_of_the_secret(
     for line in [
         format!("client secret   {}", hint("WXYZ")),
         "Sign-in redirect URI     https://orgpass.example.com/sso/acme-main/callback".to_owned(),
-        "Initiate login URI       https://orgpass.example.com/sso/acme-main/login".to_owned(),
-        "Sign-out redirect URI    https://orgpass.example.com/".to_owned(),
+        "Initiate login URI       https://orgpass.example.com/sso/acme-main/initiate".to_owned(),
+        "Sign-out redirect URI    https://orgpass.example.com/signed-out".to_owned(),
+        "Global token revocation  https://orgpass.example.com/sso/acme-main/global-token-revocation"
+            .to_owned(),
     ] {
         assert!(text.contains(&line), "{line:?} missing from:\n{text}");
     }
@@ -760,7 +766,7 @@ async fn instance_show_prints_the_three_okta_urls_and_only_a_hint_of_the_secret(
     );
     assert_eq!(
         elsewhere["sign_out_redirect_uri"],
-        "https://sso.example.net/"
+        "https://sso.example.net/signed-out"
     );
     cli.refused_with(
         &["instance", "show", "acme-main"],

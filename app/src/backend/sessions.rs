@@ -224,7 +224,10 @@ pub async fn end_for_subject(
             "instance_id = $1 AND issuer = $2 AND sub = $3",
             vec![*issuer, *sub],
         ),
-        Subject::Email(email) => ("instance_id = $1 AND lower(email) = lower($2)", vec![*email]),
+        Subject::Email(email) => (
+            "instance_id = $1 AND lower(email) = lower($2)",
+            vec![*email],
+        ),
     };
     let count = format!("SELECT COUNT(*) FROM users WHERE {matching}");
     let mut known = sqlx::query_scalar::<_, i64>(&count).bind(instance.as_str());

@@ -1,5 +1,9 @@
 mod error_notice;
+mod session;
+mod sign_in_form;
 mod signed_in_card;
 
 pub use error_notice::ErrorNotice;
+pub use session::{provide_session, use_session};
+pub use sign_in_form::SignInForm;
 pub use signed_in_card::SignedInCard;

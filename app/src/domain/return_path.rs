@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn a_target_link_on_this_site_keeps_its_path_query_and_fragment() {
         for (link, path) in [
-            ("https://orgpass.example.com/o/acme?tab=1#top", "/o/acme?tab=1#top"),
+            (
+                "https://orgpass.example.com/o/acme?tab=1#top",
+                "/o/acme?tab=1#top",
+            ),
             ("https://orgpass.example.com", "/"),
             ("https://orgpass.example.com?x=1", "/?x=1"),
             ("/o/acme", "/o/acme"),

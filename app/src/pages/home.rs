@@ -1,61 +1,27 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
-use crate::api::current_user;
-use crate::components::{ErrorNotice, SignedInCard};
-use crate::domain::TenantSlug;
+use crate::api::ApiError;
+use crate::components::{SignInForm, SignedInCard, use_session};
 
-/// The start page: who is signed in, or where to sign in.
+const SESSION_ENDED: &str = "Your session has ended. Sign in again to continue.";
+
+/// The start page: who is signed in, or the sign-in by work email.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
+    let session = use_session();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(user)) => view! { <SignedInCard user/> }.into_any(),
-                    Ok(None) => view! { <FindOrg/> }.into_any(),
-                    Err(error) => view! {
-                        <ErrorNotice message=error.to_string()/>
-                        <FindOrg/>
-                    }.into_any(),
+                let user = session.user.await;
+                match (user, session.ended.get()) {
+                    (Ok(Some(user)), false) => view! { <SignedInCard user/> }.into_any(),
+                    (Ok(Some(_)), true) | (Err(ApiError::Unauthorized(_)), _) => {
+                        view! { <SignInForm notice=SESSION_ENDED/> }.into_any()
+                    }
+                    (Ok(None), _) => view! { <SignInForm/> }.into_any(),
+                    (Err(error), _) => view! { <SignInForm notice=error.to_string()/> }.into_any(),
                 }
             })}
         </Suspense>
-    }
-}
-
-/// Asks for the organization's name and goes to its sign-in page.
-#[component]
-fn FindOrg() -> impl IntoView {
-    let slug = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
-    let on_submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        match TenantSlug::parse(slug.get_untracked().trim()) {
-            Ok(slug) => navigate(&format!("/o/{slug}"), Default::default()),
-            Err(invalid) => problem.set(Some(invalid.to_string())),
-        }
-    };
-    view! {
-        <section class="card">
-            <h1>"Sign in"</h1>
-            <p class="muted">"Sign in with your organization's Okta account."</p>
-            <form class="stack" method="get" action="/o" on:submit=on_submit>
-                <label for="org-slug">"Organization"</label>
-                <input
-                    id="org-slug"
-                    name="slug"
-                    placeholder="acme"
-                    autocomplete="organization"
-                    bind:value=slug
-                />
-                <Show when=move || problem.get().is_some()>
-                    <p class="error" role="alert">{move || problem.get()}</p>
-                </Show>
-                <button type="submit" class="button">"Continue"</button>
-            </form>
-        </section>
     }
 }

@@ -2,7 +2,6 @@
 //! map the outcome to a response.
 
 mod error_page;
-mod find_org;
 pub mod middleware;
 mod revocation;
 mod same_origin;
@@ -15,7 +14,6 @@ use axum::routing::{get, post};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/o", get(find_org::find_org))
         .route("/sso/{instance}/login", get(sso::login))
         .route(
             "/sso/{instance}/initiate",

@@ -75,7 +75,12 @@ fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
 fn is_exempt(path: &str) -> bool {
     let mut segments = path.trim_start_matches('/').split('/');
     matches!(
-        (segments.next(), segments.next(), segments.next(), segments.next()),
+        (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next()
+        ),
         (
             Some("sso"),
             Some(_),
@@ -103,7 +108,10 @@ mod tests {
 
     #[test]
     fn a_same_origin_fetch_is_allowed() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), ORIGIN));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            ORIGIN
+        ));
         assert!(is_same_origin(&headers(&[("origin", ORIGIN)]), ORIGIN));
     }
 
@@ -128,7 +136,12 @@ mod tests {
     fn only_the_tile_and_universal_logout_are_exempt() {
         assert!(is_exempt("/sso/acme-okta/initiate"));
         assert!(is_exempt("/sso/acme-okta/global-token-revocation"));
-        for path in ["/logout", "/api/current_user", "/sso/acme-okta/callback", "/sso/initiate"] {
+        for path in [
+            "/logout",
+            "/api/current_user",
+            "/sso/acme-okta/callback",
+            "/sso/initiate",
+        ] {
             assert!(!is_exempt(path), "{path}");
         }
     }

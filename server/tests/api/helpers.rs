@@ -177,6 +177,7 @@ pub fn dev_serve_args() -> ServeArgs {
         dev_loopback_issuers: true,
         allowed_issuer_hosts: Vec::new(),
         session_ttl_secs: 3600,
+        session_idle_secs: 1800,
         clock_leeway_secs: 60,
         idp_timeout_secs: 5,
     }
@@ -294,7 +295,8 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
                         "client_id": i.client_id,
                         "client_secret": secrets[i.id],
                         "redirect_uris": [format!("{public_origin}/sso/{}/callback", i.id)],
-                        "post_logout_redirect_uris": [format!("{public_origin}/")],
+                        "post_logout_redirect_uris": [format!("{public_origin}/signed-out")],
+                        "initiate_login_uri": format!("{public_origin}/sso/{}/initiate", i.id),
                         "token_endpoint_auth_method": i.token_auth_method.as_str(),
                     })
                 })
@@ -922,23 +924,37 @@ impl Browser {
         (response.status, json)
     }
 
-    /// `POST /logout`.
+    /// `POST /logout` from the app's own page.
     pub async fn logout(&self) -> Recorded {
-        let url = self.base_url.join("/logout").unwrap();
-        let response = self.client.post(url.clone()).send().await.unwrap();
-        Recorded::read(url, response).await
+        self.post_form("/logout", &[]).await
     }
 
-    /// `POST` a form body to a path of the app (server functions use this encoding).
+    /// `POST` a form body to a path of the app from one of its own pages, as a browser does:
+    /// `Origin` and `Sec-Fetch-Site: same-origin` (server functions use this encoding too).
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Recorded {
+        let origin = self.public_origin.clone();
+        self.post_form_with(
+            path,
+            form,
+            &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await
+    }
+
+    /// `POST` a form body with exactly these request headers (and no others a browser adds),
+    /// e.g. a form on another site.
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Recorded {
         let url = self.base_url.join(path).unwrap();
-        let response = self
-            .client
-            .post(url.clone())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let mut request = self.client.post(url.clone()).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         Recorded::read(url, response).await
     }
 

@@ -121,7 +121,7 @@ async fn two_sign_ins_started_in_parallel_tabs_both_complete() {
 }
 
 #[tokio::test]
-async fn signing_out_ends_the_session_even_for_a_replayed_cookie() {
+async fn signing_out_ends_the_session_even_for_a_replayed_cookie_and_goes_to_okta() {
     let app = spawn_app().await;
     let browser = app.browser();
     browser.sign_in_ok(ACME_OKTA).await;
@@ -141,7 +141,13 @@ async fn signing_out_ends_the_session_even_for_a_replayed_cookie() {
     let logout = browser.logout().await;
 
     assert_eq!(logout.status, StatusCode::SEE_OTHER);
-    assert_eq!(logout.location(), Some("/"));
+    let end_session = logout.next_url().unwrap();
+    assert!(
+        end_session
+            .as_str()
+            .starts_with(&format!("{}/oauth2/v1/logout?", app.issuer("acme"))),
+        "{end_session}"
+    );
     let removal = logout
         .set_cookie(SESSION_COOKIE)
         .expect("logout did not clear the cookie");
@@ -158,6 +164,7 @@ async fn signing_out_without_a_session_is_harmless() {
     let logout = browser.logout().await;
 
     assert_eq!(logout.status, StatusCode::SEE_OTHER);
+    assert_eq!(logout.location(), Some("/signed-out"));
     assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
 }
 

@@ -9,7 +9,7 @@ use super::{RegistryError, decode_error, display_text};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::{Db, is_unique_violation, now};
 use crate::backend::vault::{Sealed, Vault};
-use crate::domain::{ClientSecret, InstanceId, InvalidValue, IssuerUrl, TenantSlug};
+use crate::domain::{ClientSecret, EmailDomain, InstanceId, InvalidValue, IssuerUrl, TenantSlug};
 
 /// An instance as anyone may see it: no secret in it.
 #[derive(Debug, Clone, Serialize)]
@@ -388,6 +388,28 @@ pub async fn list_instances(
          WHERE $1 IS NULL OR i.tenant_slug = $1 ORDER BY i.tenant_slug, i.created_at, i.id"
     ))
     .bind(tenant.map(TenantSlug::as_str))
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(instance_from_row)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The enabled instances of the active org that routes `domain`, by label then id (a stable
+/// order for the picker); none when no org routes it.
+pub async fn sign_in_options_for_domain(
+    db: &Db,
+    domain: &EmailDomain,
+) -> Result<Vec<Instance>, RegistryError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {INSTANCE_COLUMNS} FROM tenant_domains d \
+         JOIN tenants t ON t.slug = d.tenant_slug \
+         JOIN instances i ON i.tenant_slug = t.slug \
+         WHERE d.domain = $1 AND t.status = 'active' AND i.enabled = 1 \
+         ORDER BY i.label, i.id"
+    ))
+    .bind(domain.as_str())
     .fetch_all(db)
     .await?;
     Ok(rows

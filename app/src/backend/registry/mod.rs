@@ -12,8 +12,8 @@ pub use import::{Domains, ImportRow, RowError, import_instances};
 pub use instances::{
     Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance, SecretSlot,
     TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,
-    list_instances,
-    record_working_secret, remove_instance, set_enabled, update_instance,
+    list_instances, record_working_secret, remove_instance, set_enabled,
+    sign_in_options_for_domain, update_instance,
 };
 pub use keys::{check_master_keys, reseal_all, sealed_secret_count};
 pub use setup_links::{

@@ -87,7 +87,9 @@ pub async fn finish(
         leeway_secs: app.settings.clock_leeway.as_secs(),
         now: now(),
     };
-    let mut claims = provider.verify_id_token(&tokens.id_token, &expected).await?;
+    let mut claims = provider
+        .verify_id_token(&tokens.id_token, &expected)
+        .await?;
     if claims.name.is_none() || claims.email.is_none() {
         // A userinfo `sub` other than the ID token's means a substituted token: refuse.
         if let Some(info) = provider.userinfo(tokens.access_token()).await? {
@@ -145,7 +147,13 @@ async fn exchange(
     let (tokens, slot) = match (current, &credentials.next_secret) {
         (Err(SsoError::InvalidClient), Some(next_secret)) => {
             let tokens = provider
-                .exchange(credentials, next_secret, redirect_uri, code, &flow.pkce_verifier)
+                .exchange(
+                    credentials,
+                    next_secret,
+                    redirect_uri,
+                    code,
+                    &flow.pkce_verifier,
+                )
                 .await?;
             (tokens, SecretSlot::Next)
         }

@@ -78,7 +78,10 @@ async fn begin(
 ) -> Result<String, SsoError> {
     let instance = &credentials.instance.id;
     let provider = app.providers.provider(&credentials.instance.issuer).await?;
-    let hint = request.login_hint.as_deref().filter(|hint| is_plausible_hint(hint));
+    let hint = request
+        .login_hint
+        .as_deref()
+        .filter(|hint| is_plausible_hint(hint));
     let authorization = provider.authorize_url(
         credentials,
         app.settings.public_url.callback_url(instance),

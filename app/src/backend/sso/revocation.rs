@@ -113,7 +113,9 @@ pub async fn revoke(
         .verify_revocation_token(
             token,
             &instance.client_id,
-            &app.settings.public_url.global_token_revocation_url(&instance.id),
+            &app.settings
+                .public_url
+                .global_token_revocation_url(&instance.id),
             app.settings.clock_leeway.as_secs(),
             now(),
         )
@@ -141,7 +143,7 @@ pub async fn revoke(
     if !first_use {
         return Err(RevocationError::Replayed);
     }
-    let ended = sessions::end_for_subject(&mut *tx, &instance.id, &subject).await?;
+    let ended = sessions::end_for_subject(&mut tx, &instance.id, &subject).await?;
     audit::record(
         &mut tx,
         Event {

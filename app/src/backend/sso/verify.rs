@@ -154,7 +154,11 @@ pub struct Jws<'t> {
 }
 
 impl<'t> Jws<'t> {
-    pub fn parse(token: &'t str, kind: TokenKind, algorithms: &[Algorithm]) -> Result<Self, Invalid> {
+    pub fn parse(
+        token: &'t str,
+        kind: TokenKind,
+        algorithms: &[Algorithm],
+    ) -> Result<Self, Invalid> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -194,10 +198,19 @@ impl<'t> Jws<'t> {
     /// Whether one of `keys` that fits the algorithm signed the message.
     fn check_signature(&self, keys: &[Arc<VerificationKey>]) -> Result<(), Invalid> {
         let signed = keys.iter().filter(|key| key.fits(self.alg)).any(|key| {
-            jsonwebtoken::crypto::verify(self.signature, self.message.as_bytes(), &key.key, self.alg)
-                .unwrap_or(false)
+            jsonwebtoken::crypto::verify(
+                self.signature,
+                self.message.as_bytes(),
+                &key.key,
+                self.alg,
+            )
+            .unwrap_or(false)
         });
-        if signed { Ok(()) } else { Err(Invalid::Signature) }
+        if signed {
+            Ok(())
+        } else {
+            Err(Invalid::Signature)
+        }
     }
 
     /// The payload's claims, decoded into a stack buffer when they fit.
@@ -582,7 +595,10 @@ mod tests {
         let logout = json!({ "alg": "RS256", "typ": "global-token-revocation+jwt" });
         assert!(header_verdict_as(logout.clone(), TokenKind::GlobalTokenRevocation).is_ok());
         assert!(header_verdict_as(logout, TokenKind::IdToken).is_err());
-        for typ in [json!({ "alg": "RS256", "typ": "JWT" }), json!({ "alg": "RS256" })] {
+        for typ in [
+            json!({ "alg": "RS256", "typ": "JWT" }),
+            json!({ "alg": "RS256" }),
+        ] {
             assert!(header_verdict_as(typ, TokenKind::GlobalTokenRevocation).is_err());
         }
     }
@@ -639,10 +655,16 @@ mod tests {
     #[test]
     fn each_broken_universal_logout_claim_is_refused() {
         let cases = [
-            ("another issuer", json!({ "iss": "https://acme.okta.example.evil" })),
+            (
+                "another issuer",
+                json!({ "iss": "https://acme.okta.example.evil" }),
+            ),
             ("another client as sub", json!({ "sub": "0oa-other" })),
             ("no sub", json!({ "sub": null })),
-            ("another endpoint as aud", json!({ "aud": format!("{ENDPOINT}x") })),
+            (
+                "another endpoint as aud",
+                json!({ "aud": format!("{ENDPOINT}x") }),
+            ),
             ("no aud", json!({ "aud": null })),
             ("expired beyond the leeway", json!({ "exp": NOW - 61 })),
             ("no exp", json!({ "exp": null })),

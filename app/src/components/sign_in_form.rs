@@ -1,0 +1,108 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{ApiError, EmailRoute, InstanceLink, RouteEmail};
+use crate::components::ErrorNotice;
+
+/// "Work email" and "Continue": the email's domain picks the org; one instance goes straight
+/// to Okta, several show a picker, none shows one neutral message.
+#[component]
+pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoView {
+    let query = use_query_map();
+    let return_to = move || query.read().get("return_to").unwrap_or_default();
+    let route = ServerAction::<RouteEmail>::new();
+    let answer = route.value();
+    let field_error = move || match answer.get() {
+        Some(Err(ApiError::Invalid(message))) => Some(message),
+        _ => None,
+    };
+    // One instance: the browser leaves for Okta at once.
+    Effect::new(move || {
+        if let Some(Ok(EmailRoute::SignIn { login_path })) = answer.get() {
+            leave_for(&login_path);
+        }
+    });
+    view! {
+        <section class="card">
+            <h1>"Sign in"</h1>
+            {notice.map(|notice| view! {
+                <p class="notice info" role="status" data-testid="session-ended">{notice}</p>
+            })}
+            <p class="muted">"Use your work email: we send you to your organization's Okta."</p>
+            <ActionForm action=route attr:class="stack" attr:novalidate=true>
+                <label for="work-email">"Work email"</label>
+                <input
+                    id="work-email"
+                    name="email"
+                    type="email"
+                    placeholder="ada@acme.com"
+                    autocomplete="email"
+                    required
+                    aria-invalid=move || field_error().is_some().to_string()
+                    aria-describedby="work-email-error"
+                    data-testid="work-email"
+                />
+                <input type="hidden" name="return_to" prop:value=return_to/>
+                <p id="work-email-error" class="error field-error" role="alert">
+                    {field_error}
+                </p>
+                <button type="submit" class="button" disabled=move || route.pending().get()>
+                    {move || if route.pending().get() { "Checking…" } else { "Continue" }}
+                </button>
+            </ActionForm>
+            {move || match answer.get() {
+                Some(Ok(EmailRoute::Choose { instances })) => {
+                    view! { <InstancePicker instances/> }.into_any()
+                }
+                Some(Ok(EmailRoute::NoMatch)) => view! {
+                    <p class="notice" role="status" data-testid="no-match">
+                        "We could not find a sign-in for that email. Check the address, or use "
+                        "the sign-in link or Okta tile your IT team gave you."
+                    </p>
+                }.into_any(),
+                Some(Ok(EmailRoute::SignIn { login_path })) => view! {
+                    <p class="muted" role="status">
+                        "Taking you to your organization's sign-in… "
+                        <a rel="external" href=login_path>"Continue"</a>
+                    </p>
+                }.into_any(),
+                Some(Err(ApiError::Invalid(_))) | None => ().into_any(),
+                Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The instances of one org, each a way in.
+#[component]
+fn InstancePicker(instances: Vec<InstanceLink>) -> impl IntoView {
+    view! {
+        <div class="picker">
+            <p class="picker-title">"Your organization has several sign-ins. Choose one:"</p>
+            <ul class="stack plain" data-testid="instance-picker">
+                {instances
+                    .into_iter()
+                    .map(|instance| {
+                        // rel="external": a full navigation to the server, not a client route.
+                        view! {
+                            <li>
+                                <a class="button secondary wide" rel="external" href=instance.login_path>
+                                    {instance.label}
+                                </a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+fn leave_for(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Err(error) = window().location().set_href(path) {
+        leptos::logging::error!("cannot leave for {path}: {error:?}");
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
