@@ -341,7 +341,11 @@ async fn an_operator_registers_an_org_and_an_instance_and_gets_the_urls_for_okta
     );
     assert_eq!(
         report["initiate_login_uri"],
-        format!("https://orgpass.example.com/sso/{id}/login")
+        format!("https://orgpass.example.com/sso/{id}/initiate")
+    );
+    assert_eq!(
+        report["global_token_revocation_uri"],
+        format!("https://orgpass.example.com/sso/{id}/global-token-revocation")
     );
 
     let listed = cli.run(&["instance", "list", "--json"], None);
