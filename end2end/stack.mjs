@@ -19,7 +19,7 @@ const run = promisify(execFile);
 /**
  * Starts the simulator with `config`, registers its orgs and clients in orgpass's database,
  * starts `orgpass serve` and waits until it answers.
- * Returns `{ baseUrl, orgpassPid, firstOrg, issuers: { slug: issuer }, stop }`.
+ * Returns `{ baseUrl, orgpassPid, firstEmail, issuers: { slug: issuer }, stop }`.
  */
 export async function startStack({ config: configPath, listen, dataDir, fresh = false, orgpass }) {
   const baseUrl = `http://${listen}`;
@@ -61,7 +61,7 @@ export async function startStack({ config: configPath, listen, dataDir, fresh = 
     const server = spawn(orgpass, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     watch('orgpass', server);
     await waitForServer(baseUrl);
-    return { baseUrl, orgpassPid: server.pid, firstOrg: config.orgs[0]?.slug, issuers, stop };
+    return { baseUrl, orgpassPid: server.pid, firstEmail: config.orgs[0]?.users[0]?.email, issuers, stop };
   } catch (error) {
     stop();
     throw error;
@@ -122,7 +122,8 @@ async function seed(config, issuers, cli) {
   const instances = new Set(JSON.parse(await cli(['instance', 'list', '--json'])).map((i) => i.id));
   for (const org of config.orgs) {
     if (!tenants.has(org.slug)) {
-      await cli(['tenant', 'add', org.slug, '--name', org.display_name ?? org.slug]);
+      const domains = (org.domains ?? []).flatMap((domain) => ['--domain', domain]);
+      await cli(['tenant', 'add', org.slug, '--name', org.display_name ?? org.slug, ...domains]);
       console.error(`stack: registered organization ${org.slug}`);
     }
     for (const client of org.clients) {
@@ -185,13 +186,13 @@ async function main() {
   console.log(banner(stack));
 }
 
-function banner({ baseUrl, firstOrg, issuers }) {
+function banner({ baseUrl, firstEmail, issuers }) {
   const width = Math.max(...Object.keys(issuers).map((slug) => slug.length));
   const dashboards = Object.entries(issuers)
     .map(([slug, issuer]) => `  ${slug.padEnd(width)}  ${issuer}/__sim/dashboard`);
   return [
     '',
-    `Orgpass is running. Open ${baseUrl}/o/${firstOrg} and sign in (Ctrl-C stops).`,
+    `Orgpass is running. Open ${baseUrl}/ and sign in as ${firstEmail} (Ctrl-C stops).`,
     'Okta dashboards of the simulated orgs (a tile signs in from Okta\'s side):',
     ...dashboards,
     '',

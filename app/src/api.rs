@@ -43,15 +43,20 @@ pub enum EmailRoute {
     NoMatch,
 }
 
-/// What a server function can fail with; every message is safe to show.
+/// What a server function can fail with; every message is safe to show. The HTTP status of a
+/// server function's answer is the variant's (see [`with_status`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ApiError {
+    /// Bad input; the message says what to fix (400).
     #[error("{0}")]
     Invalid(String),
+    /// No such thing, or one the caller may not see (404).
     #[error("{0}")]
     NotFound(String),
+    /// Not signed in, or the session ended (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// Our fault; logged, never detailed (500).
     #[error("something went wrong on our side; please try again")]
     Internal,
     #[error("could not reach the server: {0}")]
@@ -122,6 +127,25 @@ mod convert {
     }
 }
 
+/// Runs a server function's body and gives its answer the status of its error, so a bad input
+/// is a 4xx and not the framework's default 500.
+#[cfg(feature = "ssr")]
+async fn with_status<T>(
+    body: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    use http::StatusCode;
+    let answer = body.await;
+    if let (Err(error), Some(response)) = (&answer, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(match error {
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Internal | ApiError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        });
+    }
+    answer
+}
+
 #[cfg(feature = "ssr")]
 fn app_state() -> Result<crate::backend::AppState, ApiError> {
     use_context::<crate::backend::AppState>().ok_or(ApiError::Internal)
@@ -139,43 +163,50 @@ pub async fn current_user() -> Result<Option<SessionView>, ApiError> {
 /// An org's sign-in page: its name and one entry per enabled instance.
 #[server]
 pub async fn org_sign_in(slug: String) -> Result<OrgSignInOptions, ApiError> {
-    let slug = crate::domain::TenantSlug::parse(&slug).map_err(|e| ApiError::Invalid(e.0))?;
-    let app = app_state()?;
-    let (tenant, instances) = crate::backend::registry::sign_in_options(&app.db, &slug).await?;
-    Ok(OrgSignInOptions {
-        display_name: tenant.display_name,
-        instances: instances
-            .into_iter()
-            .map(|instance| InstanceLink {
-                label: instance.label,
-                login_path: login_path(&instance.id, None, &Default::default()),
-            })
-            .collect(),
+    with_status(async move {
+        let slug = crate::domain::TenantSlug::parse(&slug).map_err(|e| ApiError::Invalid(e.0))?;
+        let app = app_state()?;
+        let (tenant, instances) = crate::backend::registry::sign_in_options(&app.db, &slug).await?;
+        Ok(OrgSignInOptions {
+            display_name: tenant.display_name,
+            instances: instances
+                .into_iter()
+                .map(|instance| InstanceLink {
+                    label: instance.label,
+                    login_path: login_path(&instance.id, None, &Default::default()),
+                })
+                .collect(),
+        })
     })
+    .await
 }
 
 /// The sign-in of a work email: the domain's org and its enabled instances, with the email
 /// as `login_hint` and `return_to` kept (the login endpoint re-checks it).
 #[server]
 pub async fn route_email(email: String, return_to: Option<String>) -> Result<EmailRoute, ApiError> {
-    let domain =
-        crate::domain::EmailDomain::of_email(&email).map_err(|e| ApiError::Invalid(e.0))?;
-    let app = app_state()?;
-    let instances = crate::backend::registry::sign_in_options_for_domain(&app.db, &domain).await?;
-    let return_to = crate::domain::ReturnPath::parse_or_default(return_to.as_deref());
-    let link = |instance: &crate::backend::registry::Instance| InstanceLink {
-        label: instance.label.clone(),
-        login_path: login_path(&instance.id, Some(email.trim()), &return_to),
-    };
-    Ok(match instances.as_slice() {
-        [] => EmailRoute::NoMatch,
-        [one] => EmailRoute::SignIn {
-            login_path: link(one).login_path,
-        },
-        several => EmailRoute::Choose {
-            instances: several.iter().map(link).collect(),
-        },
+    with_status(async move {
+        let domain =
+            crate::domain::EmailDomain::of_email(&email).map_err(|e| ApiError::Invalid(e.0))?;
+        let app = app_state()?;
+        let instances =
+            crate::backend::registry::sign_in_options_for_domain(&app.db, &domain).await?;
+        let return_to = crate::domain::ReturnPath::parse_or_default(return_to.as_deref());
+        let link = |instance: &crate::backend::registry::Instance| InstanceLink {
+            label: instance.label.clone(),
+            login_path: login_path(&instance.id, Some(email.trim()), &return_to),
+        };
+        Ok(match instances.as_slice() {
+            [] => EmailRoute::NoMatch,
+            [one] => EmailRoute::SignIn {
+                login_path: link(one).login_path,
+            },
+            several => EmailRoute::Choose {
+                instances: several.iter().map(link).collect(),
+            },
+        })
     })
+    .await
 }
 
 #[cfg(feature = "ssr")]

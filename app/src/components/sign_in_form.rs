@@ -3,6 +3,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{ApiError, EmailRoute, InstanceLink, RouteEmail};
 use crate::components::ErrorNotice;
+use crate::domain::EmailDomain;
 
 /// "Work email" and "Continue": the email's domain picks the org; one instance goes straight
 /// to Okta, several show a picker, none shows one neutral message.
@@ -12,9 +13,31 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
     let return_to = move || query.read().get("return_to").unwrap_or_default();
     let route = ServerAction::<RouteEmail>::new();
     let answer = route.value();
-    let field_error = move || match answer.get() {
-        Some(Err(ApiError::Invalid(message))) => Some(message),
-        _ => None,
+    let email = RwSignal::new(String::new());
+    // A malformed address is explained at once, without asking the server.
+    let typo = RwSignal::new(None::<String>);
+    let field_error = move || {
+        typo.get().or_else(|| match answer.get() {
+            Some(Err(ApiError::Invalid(message))) => Some(message),
+            _ => None,
+        })
+    };
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let typed = email.get_untracked();
+        match EmailDomain::of_email(&typed) {
+            Ok(_) => {
+                typo.set(None);
+                route.dispatch(RouteEmail {
+                    email: typed.trim().to_owned(),
+                    return_to: Some(return_to()).filter(|path| !path.is_empty()),
+                });
+            }
+            Err(invalid) => {
+                typo.set(Some(invalid.0));
+                answer.set(None);
+            }
+        }
     };
     // One instance: the browser leaves for Okta at once.
     Effect::new(move || {
@@ -22,6 +45,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
             leave_for(&login_path);
         }
     });
+    let route_email_path = <RouteEmail as server_fn::ServerFn>::PATH;
     view! {
         <section class="card">
             <h1>"Sign in"</h1>
@@ -29,7 +53,14 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
                 <p class="notice info" role="status" data-testid="session-ended">{notice}</p>
             })}
             <p class="muted">"Use your work email: we send you to your organization's Okta."</p>
-            <ActionForm action=route attr:class="stack" attr:novalidate=true>
+            // Before hydration the form posts to the server function itself.
+            <form
+                class="stack"
+                method="post"
+                action=route_email_path
+                novalidate
+                on:submit=on_submit
+            >
                 <label for="work-email">"Work email"</label>
                 <input
                     id="work-email"
@@ -38,6 +69,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
                     placeholder="ada@acme.com"
                     autocomplete="email"
                     required
+                    bind:value=email
                     aria-invalid=move || field_error().is_some().to_string()
                     aria-describedby="work-email-error"
                     data-testid="work-email"
@@ -49,7 +81,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
                 <button type="submit" class="button" disabled=move || route.pending().get()>
                     {move || if route.pending().get() { "Checking…" } else { "Continue" }}
                 </button>
-            </ActionForm>
+            </form>
             {move || match answer.get() {
                 Some(Ok(EmailRoute::Choose { instances })) => {
                     view! { <InstancePicker instances/> }.into_any()
