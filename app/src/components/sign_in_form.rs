@@ -87,7 +87,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
                     view! { <InstancePicker instances/> }.into_any()
                 }
                 Some(Ok(EmailRoute::NoMatch)) => view! {
-                    <p class="notice" role="status" data-testid="no-match">
+                    <p class="notice info" role="status" data-testid="no-match">
                         "We could not find a sign-in for that email. Check the address, or use "
                         "the sign-in link or Okta tile your IT team gave you."
                     </p>
