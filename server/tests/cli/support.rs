@@ -1,0 +1,296 @@
+//! The harness: the `orgpass` binary run against one test's storage, with a transcript of
+//! every output, and the helpers the tests share (secrets, their hints, JSON lists).
+
+use std::cell::RefCell;
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use sqlx::Row;
+use tempfile::TempDir;
+
+use crate::common::storage::TestStorage;
+
+const PUBLIC_URL: &str = "https://orgpass.example.com";
+
+/// An environment change for one run: `Some` sets a variable, `None` removes it.
+pub type EnvChange<'a> = (&'a str, Option<&'a str>);
+
+/// The `orgpass` binary against one test's storage. Every output is kept in a transcript, so a
+/// test can check that a secret never appeared in any of them.
+pub struct Cli {
+    pub storage: TestStorage,
+    /// Import files live here, apart from the data directory.
+    files: TempDir,
+    transcript: RefCell<String>,
+}
+
+impl Cli {
+    pub async fn new() -> Self {
+        Self {
+            storage: TestStorage::new().await,
+            files: tempfile::tempdir().expect("temp dir"),
+            transcript: RefCell::new(String::new()),
+        }
+    }
+
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_with(args, stdin, &[])
+    }
+
+    pub fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[EnvChange]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orgpass"));
+        command
+            .args(args)
+            // Only TestStorage decides where the data lives and which keys seal it.
+            .env_remove("DATABASE_URL")
+            .env_remove("ORGPASS_MASTER_KEY")
+            .env_remove("ORGPASS_CLIENT_SECRET")
+            .env_remove("ORGPASS_DEV_LOOPBACK_ISSUERS")
+            .env_remove("ORGPASS_ALLOWED_ISSUER_HOSTS")
+            .env("ORGPASS_PUBLIC_URL", PUBLIC_URL)
+            .envs(self.storage.env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command.spawn().expect("orgpass binary runs");
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(text) = stdin {
+            pipe.write_all(text.as_bytes()).expect("write stdin");
+        }
+        drop(pipe);
+        let output = child.wait_with_output().expect("orgpass exits");
+        self.transcript.borrow_mut().push_str(&format!(
+            "$ orgpass {}\n{}{}\n",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+        output
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.ok_with(args, None, &[])
+    }
+
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        self.ok_with(args, Some(stdin), &[])
+    }
+
+    pub fn ok_with(&self, args: &[&str], stdin: Option<&str>, env: &[EnvChange]) -> String {
+        let output = self.run_with(args, stdin, env);
+        assert!(
+            output.status.success(),
+            "orgpass {args:?} failed ({:?}): {}",
+            output.status.code(),
+            stderr(&output)
+        );
+        stdout(&output)
+    }
+
+    /// Runs a command that must succeed and print JSON.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("orgpass {args:?}: {e}: {text}"))
+    }
+
+    /// Runs a command that must be refused as bad input (exit 2); returns its standard error.
+    pub fn refused(&self, args: &[&str]) -> String {
+        self.refused_with(args, None, &[])
+    }
+
+    pub fn refused_stdin(&self, args: &[&str], stdin: &str) -> String {
+        self.refused_with(args, Some(stdin), &[])
+    }
+
+    pub fn refused_with(&self, args: &[&str], stdin: Option<&str>, env: &[EnvChange]) -> String {
+        let output = self.run_with(args, stdin, env);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "orgpass {args:?} should exit 2; stdout: {} stderr: {}",
+            stdout(&output),
+            stderr(&output)
+        );
+        stderr(&output)
+    }
+
+    pub fn add_tenant(&self, slug: &str, name: &str) {
+        self.ok(&["tenant", "add", slug, "--name", name]);
+    }
+
+    /// Adds an instance with the secret on standard input; returns its JSON report.
+    pub fn add_instance(
+        &self,
+        tenant: &str,
+        id: &str,
+        issuer: &str,
+        client_id: &str,
+        secret: &str,
+    ) -> Value {
+        let text = self.ok_stdin(
+            &[
+                "instance",
+                "add",
+                "--tenant",
+                tenant,
+                "--id",
+                id,
+                "--label",
+                "Okta",
+                "--issuer",
+                issuer,
+                "--client-id",
+                client_id,
+                "--json",
+            ],
+            secret,
+        );
+        serde_json::from_str(&text).expect("JSON output")
+    }
+
+    pub fn show(&self, id: &str) -> Value {
+        self.json(&["instance", "show", id, "--json"])
+    }
+
+    /// `(tenant list, instance list)` as JSON text: what "nothing was written" compares.
+    pub fn snapshot(&self) -> (String, String) {
+        (
+            self.ok(&["tenant", "list", "--json"]),
+            self.ok(&["instance", "list", "--json"]),
+        )
+    }
+
+    pub fn instance_ids(&self) -> Vec<String> {
+        ids(&self.json(&["instance", "list", "--json"]), "id")
+    }
+
+    pub fn tenant_slugs(&self) -> Vec<String> {
+        ids(&self.json(&["tenant", "list", "--json"]), "slug")
+    }
+
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.files.path().join(name);
+        fs::write(&path, contents).expect("write an import file");
+        path
+    }
+
+    pub fn data_file(&self, name: &str) -> PathBuf {
+        self.storage.data_dir().join(name)
+    }
+
+    /// What the database holds of the secrets: every instance's sealed secrets, and the
+    /// audit trail's details.
+    pub async fn stored(&self) -> (Vec<StoredSecrets>, String) {
+        let location = self.storage.args().location().expect("a valid location");
+        let db = app::backend::db::open(&location)
+            .await
+            .expect("the test database opens");
+        let rows = sqlx::query(
+            "SELECT id, secret_key_id, secret_sealed, next_secret_sealed FROM instances \
+             ORDER BY id",
+        )
+        .fetch_all(&db)
+        .await
+        .expect("instances");
+        let secrets = rows
+            .iter()
+            .map(|row| StoredSecrets {
+                id: row.try_get("id").expect("id"),
+                key_id: row.try_get("secret_key_id").expect("key id"),
+                current: row.try_get("secret_sealed").expect("sealed secret"),
+                next: row
+                    .try_get("next_secret_sealed")
+                    .expect("sealed next secret"),
+            })
+            .collect();
+        let audit = sqlx::query("SELECT action, detail FROM audit_events ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .expect("audit events")
+            .iter()
+            .map(|row| {
+                let action: String = row.try_get("action").expect("action");
+                let detail: String = row.try_get("detail").expect("detail");
+                format!("{action}: {detail}\n")
+            })
+            .collect();
+        db.close().await;
+        (secrets, audit)
+    }
+
+    pub fn transcript(&self) -> String {
+        self.transcript.borrow().clone()
+    }
+}
+
+pub struct StoredSecrets {
+    pub id: String,
+    pub key_id: i64,
+    pub current: Vec<u8>,
+    pub next: Option<Vec<u8>>,
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn ids(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|item| item[field].as_str().expect("a string field").to_owned())
+        .collect()
+}
+
+/// A fresh 40-character client secret (Okta's length) ending in `tail`, 4 upper-case letters
+/// that appear nowhere else in it.
+pub fn secret(tail: &str) -> String {
+    assert_eq!(tail.len(), 4);
+    let secret = format!(
+        "{:016x}{:016x}{:04x}{tail}",
+        rand::random::<u64>(),
+        rand::random::<u64>(),
+        rand::random::<u16>()
+    );
+    assert_eq!(secret.len(), 40);
+    secret
+}
+
+/// What may be shown of a secret made by [`secret`].
+pub fn hint(tail: &str) -> String {
+    format!("set, ends in …{tail}")
+}
+
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// Not the secret, nor any 12 characters of it in a row.
+pub fn assert_hidden(text: &[u8], secret: &str, what: &str) {
+    for part in secret.as_bytes().windows(12) {
+        assert!(
+            !contains_bytes(text, part),
+            "{what} holds part of a secret ({})",
+            String::from_utf8_lossy(part)
+        );
+    }
+}
+
+pub const CSV_HEADER: &str = "tenant,tenant_name,domains,id,label,issuer,client_id,client_secret,\
+                          token_auth_method";
