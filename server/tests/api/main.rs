@@ -13,4 +13,8 @@ mod rejections;
 mod rotation_load;
 mod scenario;
 mod secrets;
+mod sessions;
 mod sign_in;
+mod sign_out;
+mod tile;
+mod universal_logout;

@@ -1,0 +1,447 @@
+//! Test harness: a real Orgpass server on 127.0.0.1:0 with its own SQLite directory (or
+//! PostgreSQL database), the fixture it is registered with, a real Okta simulator as a child
+//! process ([`simulator`]) and a cookie-keeping HTTP client that follows redirects by hand so
+//! every hop can be inspected ([`browser`]).
+
+mod browser;
+mod simulator;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::backend::audit::Actor;
+use app::backend::clock::Clock;
+use app::backend::registry::{self, ImportRow, NewInstance, NewTenant, TokenAuthMethod};
+use app::backend::vault::Vault;
+use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
+use leptos::config::LeptosOptions;
+use reqwest::Url;
+use serde_json::{Value, json};
+use server::config::ServeArgs;
+use server::startup::Application;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::common::storage::TestStorage;
+
+pub use browser::*;
+pub use simulator::*;
+
+/// The session cookie's name when the app runs with insecure dev cookies.
+pub const SESSION_COOKIE: &str = "orgpass_session";
+/// The flow-binding cookie's name when the app runs with insecure dev cookies.
+pub const FLOW_COOKIE: &str = "orgpass_flow";
+
+pub const ACME_OKTA: &str = "acme-okta";
+pub const GLOBEX_ENG: &str = "globex-eng";
+pub const GLOBEX_OPS: &str = "globex-ops";
+
+// ---------------------------------------------------------------------------------------------
+// The fixture
+// ---------------------------------------------------------------------------------------------
+
+pub struct UserFixture {
+    pub sub: &'static str,
+    pub email: &'static str,
+    pub name: &'static str,
+}
+
+pub const ADA: UserFixture = UserFixture {
+    sub: "00u1acmeada",
+    email: "ada@acme.example",
+    name: "Ada Lovelace",
+};
+pub const GRACE: UserFixture = UserFixture {
+    sub: "00u1acmegrace",
+    email: "grace@acme.example",
+    name: "Grace Hopper",
+};
+pub const HANK: UserFixture = UserFixture {
+    sub: "00u1globexhank",
+    email: "hank@globex.example",
+    name: "Hank Scorpio",
+};
+
+/// One instance of the integration in the default fixture.
+pub struct InstanceFixture {
+    pub id: &'static str,
+    pub org: &'static str,
+    pub label: &'static str,
+    pub client_id: &'static str,
+    pub token_auth_method: TokenAuthMethod,
+}
+
+pub const INSTANCES: [InstanceFixture; 3] = [
+    InstanceFixture {
+        id: ACME_OKTA,
+        org: "acme",
+        label: "Okta",
+        client_id: "0oa1acmeokta",
+        token_auth_method: TokenAuthMethod::ClientSecretBasic,
+    },
+    InstanceFixture {
+        id: GLOBEX_ENG,
+        org: "globex",
+        label: "Engineering",
+        client_id: "0oa1globexeng",
+        token_auth_method: TokenAuthMethod::ClientSecretBasic,
+    },
+    InstanceFixture {
+        id: GLOBEX_OPS,
+        org: "globex",
+        label: "Operations",
+        client_id: "0oa1globexops",
+        // One fixture authenticates in the request body, so both methods are exercised.
+        token_auth_method: TokenAuthMethod::ClientSecretPost,
+    },
+];
+
+/// A simulated customer org: slug, display name, people.
+pub type OrgFixture = (&'static str, &'static str, &'static [UserFixture]);
+
+pub const ORGS: [OrgFixture; 2] = [
+    ("acme", "Acme Corporation", &[ADA, GRACE]),
+    ("globex", "Globex", &[HANK]),
+];
+
+/// How the operator registers the fixture's orgs and instances.
+pub enum Registration {
+    /// `add_tenant` and `add_instance`, one at a time.
+    OneByOne,
+    /// One all-or-nothing `import_instances`, as `orgpass instance import` does.
+    Import,
+}
+
+/// How the app under test is configured; `Default` is the local development setup with the
+/// two-org fixture.
+pub struct AppConfig {
+    pub insecure_dev_cookies: bool,
+    pub public_url: Option<String>,
+    pub orgs: &'static [OrgFixture],
+    pub instances: &'static [InstanceFixture],
+    pub registration: Registration,
+    /// The app's timeout for each IdP request.
+    pub idp_timeout_secs: u64,
+    /// How long the simulator's authorization codes stay redeemable.
+    pub code_ttl_secs: u64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            insecure_dev_cookies: true,
+            public_url: None,
+            orgs: &ORGS,
+            instances: &INSTANCES,
+            registration: Registration::OneByOne,
+            idp_timeout_secs: 5,
+            code_ttl_secs: 60,
+        }
+    }
+}
+
+pub struct TestApp {
+    /// The app's own database, for arranging registry state the way an operator would.
+    pub db: app::backend::db::Db,
+    /// The app's master keys, for registry calls that touch secrets.
+    pub vault: Arc<Vault>,
+    #[allow(dead_code)]
+    pub address: SocketAddr,
+    /// Where the test reaches the server, e.g. `http://127.0.0.1:41234`.
+    pub base_url: Url,
+    /// The public origin the app builds its redirect URIs from (equals `base_url` unless a
+    /// public URL was configured).
+    pub public_origin: String,
+    pub simulator: Simulator,
+    #[allow(dead_code)]
+    pub instance_ids: Vec<&'static str>,
+    /// Client secret of each instance, by instance id (fresh random values per test).
+    pub secrets: HashMap<&'static str, String>,
+    /// The clock sessions are measured by: `advance` it to reach an idle or absolute expiry.
+    pub clock: Clock,
+    /// How the server was started, with the port it got: a restart reuses both.
+    serve: ServeArgs,
+    server: BackgroundServer,
+    storage: TestStorage,
+}
+
+/// The server settings of local development, on a free port of 127.0.0.1.
+pub fn dev_serve_args() -> ServeArgs {
+    ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        insecure_dev_cookies: true,
+        dev_loopback_issuers: true,
+        allowed_issuer_hosts: Vec::new(),
+        session_ttl_secs: 3600,
+        session_idle_secs: 1800,
+        clock_leeway_secs: 60,
+        idp_timeout_secs: 5,
+    }
+}
+
+/// Where cargo-leptos puts the site; the API tests need only its name.
+pub fn test_leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("orgpass")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build()
+}
+
+/// A server running on the test's runtime: aborted when dropped, or stopped the way SIGTERM
+/// stops it.
+pub struct BackgroundServer {
+    handle: JoinHandle<()>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl BackgroundServer {
+    /// Lets the requests in progress finish and the server save its state, as on SIGTERM.
+    pub async fn stop_gracefully(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.handle).await.expect("the server failed");
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+pub fn serve_in_background(application: Application) -> BackgroundServer {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        application
+            .run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the server failed");
+    });
+    BackgroundServer {
+        handle,
+        stop: Some(stop),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppConfig::default()).await
+}
+
+/// Server logs go to the test's captured output, so a failing test shows why the app refused.
+/// `RUST_LOG` overrides the filter.
+fn init_logging() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "warn,server=info".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+pub async fn spawn_app_with(config: AppConfig) -> TestApp {
+    init_logging();
+    let storage = TestStorage::new().await;
+    let serve = ServeArgs {
+        public_url: config.public_url,
+        insecure_dev_cookies: config.insecure_dev_cookies,
+        idp_timeout_secs: config.idp_timeout_secs,
+        ..dev_serve_args()
+    };
+    let leptos_options = test_leptos_options();
+    let application = Application::build(&storage.args(), &serve, leptos_options)
+        .await
+        .expect("failed to build the application");
+    let address = application.local_addr().expect("no local address");
+    let base_url = Url::parse(&format!("http://{address}")).unwrap();
+    // The origin browsers use: the configured public URL, else the bound address.
+    let public_origin = match &serve.public_url {
+        Some(public_url) => Url::parse(public_url)
+            .expect("bad public URL")
+            .origin()
+            .ascii_serialization(),
+        None => base_url.origin().ascii_serialization(),
+    };
+    let db = application.state.db.clone();
+    let vault = application.state.vault.clone();
+    let clock = application.state.sessions.clock.clone();
+
+    // The simulator's clients must know the app's redirect URIs, which depend on the port.
+    let secrets: HashMap<&'static str, String> = config
+        .instances
+        .iter()
+        .map(|i| (i.id, random_secret()))
+        .collect();
+    let orgs: Vec<Value> = config
+        .orgs
+        .iter()
+        .map(|(slug, _, users)| {
+            let clients: Vec<Value> = config
+                .instances
+                .iter()
+                .filter(|i| i.org == *slug)
+                .map(|i| {
+                    json!({
+                        "client_id": i.client_id,
+                        "client_secret": secrets[i.id],
+                        "redirect_uris": [format!("{public_origin}/sso/{}/callback", i.id)],
+                        "post_logout_redirect_uris": [format!("{public_origin}/signed-out")],
+                        "initiate_login_uri": format!("{public_origin}/sso/{}/initiate", i.id),
+                        "token_endpoint_auth_method": i.token_auth_method.as_str(),
+                    })
+                })
+                .collect();
+            let users: Vec<Value> = users
+                .iter()
+                .map(|u| {
+                    json!({
+                        "sub": u.sub, "email": u.email, "name": u.name,
+                        "preferred_username": u.email,
+                    })
+                })
+                .collect();
+            json!({
+                "slug": slug, "port": 0, "users": users, "clients": clients,
+                "code_ttl": config.code_ttl_secs,
+            })
+        })
+        .collect();
+    let simulator = Simulator::start(&json!({ "orgs": orgs })).await;
+
+    let policy = IssuerPolicy {
+        allow_loopback_http: true,
+        ..IssuerPolicy::default()
+    };
+    match config.registration {
+        Registration::OneByOne => {
+            for (slug, display_name, _) in config.orgs {
+                let new = NewTenant {
+                    slug: TenantSlug::parse(slug).unwrap(),
+                    display_name: (*display_name).to_owned(),
+                    domains: Vec::new(),
+                };
+                registry::add_tenant(&db, new, &Actor::Operator)
+                    .await
+                    .expect("cannot add a tenant");
+            }
+            for instance in config.instances {
+                let new = NewInstance {
+                    id: Some(InstanceId::parse(instance.id).unwrap()),
+                    tenant: TenantSlug::parse(instance.org).unwrap(),
+                    label: instance.label.to_owned(),
+                    issuer: IssuerUrl::parse(simulator.issuer(instance.org), &policy).unwrap(),
+                    client_id: instance.client_id.to_owned(),
+                    client_secret: ClientSecret::new(secrets[instance.id].clone()).unwrap(),
+                    token_auth_method: instance.token_auth_method,
+                    extra_redirect_uris: Vec::new(),
+                    post_logout_uri: None,
+                };
+                registry::add_instance(&db, &vault, new, &Actor::Operator)
+                    .await
+                    .expect("cannot add an instance");
+            }
+        }
+        Registration::Import => {
+            let rows = config
+                .instances
+                .iter()
+                .map(|instance| {
+                    let (_, display_name, _) = config
+                        .orgs
+                        .iter()
+                        .find(|(slug, _, _)| *slug == instance.org)
+                        .expect("an instance of an org the fixture lacks");
+                    ImportRow {
+                        tenant: instance.org.to_owned(),
+                        tenant_name: Some((*display_name).to_owned()),
+                        domains: None,
+                        id: Some(instance.id.to_owned()),
+                        label: instance.label.to_owned(),
+                        issuer: simulator.issuer(instance.org).to_owned(),
+                        client_id: instance.client_id.to_owned(),
+                        client_secret: secrets[instance.id].clone(),
+                        token_auth_method: Some(instance.token_auth_method.as_str().to_owned()),
+                    }
+                })
+                .collect();
+            registry::import_instances(&db, &vault, rows, &policy, &Actor::Operator)
+                .await
+                .expect("cannot import the instances");
+        }
+    }
+
+    let server = serve_in_background(application);
+    TestApp {
+        serve: ServeArgs {
+            listen: address,
+            ..serve
+        },
+        db,
+        vault,
+        address,
+        base_url,
+        public_origin,
+        simulator,
+        instance_ids: config.instances.iter().map(|i| i.id).collect(),
+        secrets,
+        clock,
+        server,
+        storage,
+    }
+}
+
+fn random_secret() -> String {
+    let bytes: [u8; 24] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sim-secret-{hex}")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> Url {
+        self.base_url.join(path).unwrap()
+    }
+
+    /// A new browser: its own cookies, no automatic redirects.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.base_url.clone(), self.public_origin.clone())
+    }
+
+    pub fn issuer(&self, org: &str) -> &str {
+        self.simulator.issuer(org)
+    }
+
+    /// Where the app's data lives.
+    pub fn storage(&self) -> &TestStorage {
+        &self.storage
+    }
+
+    /// Stops the server as SIGTERM would, then starts a new one on the same port and data, as
+    /// an operator's restart does.
+    pub async fn restart(self) -> Self {
+        self.server.stop_gracefully().await;
+        let application =
+            Application::build(&self.storage.args(), &self.serve, test_leptos_options())
+                .await
+                .expect("the restarted application failed to build");
+        Self {
+            // A new process starts on the wall clock again.
+            clock: application.state.sessions.clock.clone(),
+            server: serve_in_background(application),
+            ..self
+        }
+    }
+
+    /// Every instance's client secret.
+    pub fn all_secrets(&self) -> Vec<&str> {
+        self.secrets.values().map(String::as_str).collect()
+    }
+}

@@ -1,0 +1,200 @@
+//! Session lifetimes and session fixation. The harness runs with a 3600 s absolute lifetime and
+//! an 1800 s idle timeout, and moves the app's session clock instead of waiting.
+
+use std::time::Duration;
+
+use app::backend::audit::Actor;
+use app::backend::registry::{self, TenantChanges, TenantStatus};
+use app::domain::{InstanceId, TenantSlug};
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    ACME_OKTA, ADA, Browser, GLOBEX_ENG, GLOBEX_OPS, GRACE, SESSION_COOKIE, TestApp, spawn_app,
+};
+
+/// `GET /api/session` with only this cookie, from a client that is not the browser.
+async fn session_status_with(app: &TestApp, token: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(app.url("/api/session"))
+        .header("cookie", format!("{SESSION_COOKIE}={token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn session_token(browser: &Browser) -> String {
+    browser
+        .cookie(SESSION_COOKIE)
+        .expect("the browser holds no session cookie")
+}
+
+fn secs(secs: u64) -> Duration {
+    Duration::from_secs(secs)
+}
+
+#[tokio::test]
+async fn a_session_cookie_planted_before_sign_in_is_never_the_session_after_it() {
+    let app = spawn_app().await;
+    for planted in [
+        "attacker-chosen".to_owned(),
+        // Shaped like a real token.
+        "x".repeat(43),
+    ] {
+        let browser = app.browser();
+        browser.plant_cookie(SESSION_COOKIE, &planted);
+        assert_eq!(browser.cookie(SESSION_COOKIE), Some(planted.clone()));
+
+        browser.sign_in_ok(ACME_OKTA).await;
+
+        let token = session_token(&browser);
+        assert_ne!(token, planted, "the planted value became the session");
+        assert_eq!(browser.session().await.1["sub"], ADA.sub);
+        assert_eq!(
+            session_status_with(&app, &planted).await,
+            StatusCode::UNAUTHORIZED,
+            "{planted:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_users_live_session_planted_in_a_browser_is_replaced_and_ended_by_the_sign_in() {
+    let app = spawn_app().await;
+    let attacker = app.browser();
+    attacker
+        .sign_in(ACME_OKTA, None, Some(GRACE.email))
+        .await
+        .landing();
+    let planted = session_token(&attacker);
+    let victim = app.browser();
+    victim.plant_cookie(SESSION_COOKIE, &planted);
+    // The plant took: the victim's browser is in the attacker's session for now.
+    assert_eq!(victim.session().await.1["sub"], GRACE.sub);
+
+    victim.sign_in_ok(ACME_OKTA).await;
+
+    assert_ne!(session_token(&victim), planted);
+    assert_eq!(victim.session().await.1["sub"], ADA.sub);
+    // The attacker's copy of the token shows nobody, least of all the victim.
+    let (status, seen) = attacker.session().await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{seen}");
+}
+
+#[tokio::test]
+async fn signing_in_again_ends_the_browsers_previous_session() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in_ok(ACME_OKTA).await;
+    let first = session_token(&browser);
+
+    browser.sign_in_ok(GLOBEX_ENG).await;
+
+    assert_ne!(session_token(&browser), first);
+    assert_eq!(browser.session().await.1["instance_id"], GLOBEX_ENG);
+    assert_eq!(
+        session_status_with(&app, &first).await,
+        StatusCode::UNAUTHORIZED,
+        "the session of the first sign-in outlived the second"
+    );
+}
+
+#[tokio::test]
+async fn a_session_unused_for_longer_than_the_idle_timeout_ends() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in_ok(ACME_OKTA).await;
+
+    app.clock.advance(secs(1801));
+
+    assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_session_in_use_outlives_the_idle_timeout() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in_ok(ACME_OKTA).await;
+
+    app.clock.advance(secs(1000));
+    assert_eq!(browser.session().await.0, StatusCode::OK);
+    app.clock.advance(secs(1000));
+
+    // 2000 s after sign-in, 1000 s after the last request.
+    let (status, session) = browser.session().await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["sub"], ADA.sub);
+}
+
+#[tokio::test]
+async fn a_session_in_use_still_ends_at_its_absolute_lifetime() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in_ok(ACME_OKTA).await;
+
+    for elapsed in [1000, 2000, 3000] {
+        app.clock.advance(secs(1000));
+        assert_eq!(
+            browser.session().await.0,
+            StatusCode::OK,
+            "{elapsed} s after sign-in"
+        );
+    }
+    app.clock.advance(secs(601));
+
+    assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn disabling_an_instance_or_suspending_an_org_ends_exactly_their_sessions() {
+    let app = spawn_app().await;
+    let mut browsers = Vec::new();
+    for instance in [ACME_OKTA, GLOBEX_ENG, GLOBEX_OPS] {
+        let browser = app.browser();
+        browser.sign_in_ok(instance).await;
+        browsers.push(browser);
+    }
+    let statuses = async || {
+        let mut statuses = Vec::new();
+        for browser in &browsers {
+            statuses.push(browser.session().await.0);
+        }
+        statuses
+    };
+
+    registry::set_enabled(
+        &app.db,
+        &InstanceId::parse(GLOBEX_ENG).unwrap(),
+        false,
+        &Actor::Operator,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        statuses().await,
+        [StatusCode::OK, StatusCode::UNAUTHORIZED, StatusCode::OK],
+        "[acme, eng, ops] after disabling globex-eng"
+    );
+
+    let suspend = TenantChanges {
+        status: Some(TenantStatus::Suspended),
+        ..TenantChanges::default()
+    };
+    registry::update_tenant(
+        &app.db,
+        &TenantSlug::parse("acme").unwrap(),
+        suspend,
+        &Actor::Operator,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        statuses().await,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::OK
+        ],
+        "[acme, eng, ops] after suspending acme"
+    );
+}
