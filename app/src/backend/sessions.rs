@@ -2,7 +2,8 @@
 //!
 //! A session ends at its absolute expiry, after [`SessionPolicy::idle_timeout`] without use, at
 //! sign-out, when Universal Logout names its user, or when its org is suspended or its instance
-//! disabled. Every check reads the table, so an ended session is refused by the next request on
+//! disabled (those delete it, so lifting the suspension does not revive it). Every check reads
+//! the table, so an ended session is refused by the next request on
 //! every replica.
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use sqlx::{AnyConnection, Row};
 use super::clock::Clock;
 use super::db::Db;
 use super::tokens::{digest, random_token};
-use crate::domain::{InstanceId, IssuerUrl};
+use crate::domain::{InstanceId, IssuerUrl, TenantSlug};
 
 /// The idle clock moves at most this often per session: one write a minute, not one a request.
 const LAST_SEEN_GRANULARITY_SECS: i64 = 60;
@@ -245,6 +246,38 @@ pub async fn end_for_subject(
     }
     let ended = ended.execute(&mut *conn).await?.rows_affected();
     Ok(Some(ended))
+}
+
+/// Ends every session signed in through `instance`: it is being disabled, and re-enabling it
+/// must not bring them back.
+pub async fn end_for_instance(
+    conn: &mut AnyConnection,
+    instance: &InstanceId,
+) -> Result<u64, sqlx::Error> {
+    let ended = sqlx::query(
+        "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE instance_id = $1)",
+    )
+    .bind(instance.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(ended)
+}
+
+/// Ends every session of an org's people: it is being suspended.
+pub async fn end_for_tenant(
+    conn: &mut AnyConnection,
+    tenant: &TenantSlug,
+) -> Result<u64, sqlx::Error> {
+    let ended = sqlx::query(
+        "DELETE FROM sessions WHERE user_id IN (SELECT u.id FROM users u \
+         JOIN instances i ON i.id = u.instance_id WHERE i.tenant_slug = $1)",
+    )
+    .bind(tenant.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(ended)
 }
 
 /// Deletes the sessions past their absolute or idle limit, off the request path.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use app::backend::audit::Actor;
 use app::backend::registry::{self, TenantChanges, TenantStatus};
+use app::backend::sessions::{self, SessionPolicy};
 use app::domain::{InstanceId, TenantSlug};
 use reqwest::StatusCode;
 
@@ -197,4 +198,72 @@ async fn disabling_an_instance_or_suspending_an_org_ends_exactly_their_sessions(
         ],
         "[acme, eng, ops] after suspending acme"
     );
+}
+
+#[tokio::test]
+async fn sessions_ended_by_a_disable_or_a_suspension_stay_ended_when_it_is_lifted() {
+    let app = spawn_app().await;
+    let through_eng = app.browser();
+    through_eng.sign_in_ok(GLOBEX_ENG).await;
+    let through_acme = app.browser();
+    through_acme.sign_in_ok(ACME_OKTA).await;
+    let eng = InstanceId::parse(GLOBEX_ENG).unwrap();
+    let acme = TenantSlug::parse("acme").unwrap();
+    let status = |status| TenantChanges {
+        status: Some(status),
+        ..TenantChanges::default()
+    };
+
+    registry::set_enabled(&app.db, &eng, false, &Actor::Operator)
+        .await
+        .unwrap();
+    registry::set_enabled(&app.db, &eng, true, &Actor::Operator)
+        .await
+        .unwrap();
+    registry::update_tenant(
+        &app.db,
+        &acme,
+        status(TenantStatus::Suspended),
+        &Actor::Operator,
+    )
+    .await
+    .unwrap();
+    registry::update_tenant(
+        &app.db,
+        &acme,
+        status(TenantStatus::Active),
+        &Actor::Operator,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(through_eng.session().await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(through_acme.session().await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_sessions_past_their_idle_or_absolute_limit_and_keeps_live_ones() {
+    let app = spawn_app().await;
+    let idle = app.browser();
+    idle.sign_in_ok(ACME_OKTA).await;
+    app.clock.advance(secs(1000));
+    let fresh = app.browser();
+    fresh.sign_in_ok(GLOBEX_OPS).await;
+    app.clock.advance(secs(900));
+
+    // The harness's limits, measured by the app's clock.
+    let policy = SessionPolicy {
+        absolute_ttl: secs(3600),
+        idle_timeout: secs(1800),
+        clock: app.clock.clone(),
+    };
+    let swept = sessions::sweep_ended(&app.db, &policy).await.unwrap();
+
+    assert_eq!(swept, 1, "only the session idle for 1900 s is swept");
+    assert_eq!(fresh.session().await.0, StatusCode::OK);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
 }

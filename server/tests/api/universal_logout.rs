@@ -503,3 +503,51 @@ async fn a_request_for_an_unknown_instance_is_not_found() {
     assert_eq!(answer.error().as_deref(), Some("not_found"));
     assert_eq!(app.simulator.stats("acme").await.discovery, 0);
 }
+
+#[tokio::test]
+async fn a_flood_at_one_instance_is_rate_limited_with_retry_after_and_spares_the_others() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let post = |instance: &str| {
+        client
+            .post(endpoint(&app, instance))
+            .header("content-type", "application/json")
+            .body(r#"{"sub_id":{"format":"email","email":"ada@acme.example"}}"#)
+            .send()
+    };
+
+    // Far more than the burst, at once: unauthenticated requests count too.
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..400 {
+        flood.spawn(post(ACME_OKTA));
+    }
+    let mut limited = Vec::new();
+    while let Some(answer) = flood.join_next().await {
+        let answer = answer.unwrap().unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited.push(answer);
+        } else {
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+
+    assert!(
+        !limited.is_empty(),
+        "400 requests at once were never limited"
+    );
+    let retry_after: u64 = limited[0]
+        .headers()
+        .get("retry-after")
+        .expect("a 429 without Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After is not a number of seconds");
+    assert!(retry_after >= 1);
+    let sibling = post(GLOBEX_ENG).await.unwrap();
+    assert_eq!(
+        sibling.status(),
+        StatusCode::UNAUTHORIZED,
+        "another instance was limited too"
+    );
+}

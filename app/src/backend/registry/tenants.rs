@@ -10,6 +10,7 @@ use super::instances::{Instance, list_instances};
 use super::{RegistryError, decode_error, display_text};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::{Db, is_unique_violation, now};
+use crate::backend::sessions;
 use crate::domain::{EmailDomain, InvalidValue, TenantSlug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -239,6 +240,9 @@ pub async fn update_tenant(
     .rows_affected();
     if updated == 0 {
         return Err(RegistryError::UnknownTenant(slug.clone()));
+    }
+    if changes.status == Some(TenantStatus::Suspended) {
+        sessions::end_for_tenant(&mut tx, slug).await?;
     }
     for domain in &changes.remove_domains {
         let removed =

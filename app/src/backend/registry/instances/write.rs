@@ -9,6 +9,7 @@ use super::validate::{client_id, redirect_uri, redirect_uris};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::{Db, is_unique_violation, now};
 use crate::backend::registry::{RegistryError, display_text};
+use crate::backend::sessions;
 use crate::backend::vault::Vault;
 use crate::domain::{InstanceId, InvalidValue, IssuerUrl, TenantSlug};
 
@@ -276,6 +277,9 @@ pub async fn set_enabled(
         .rows_affected();
     if updated == 0 {
         return Err(RegistryError::UnknownInstance(id.clone()));
+    }
+    if !enabled {
+        sessions::end_for_instance(&mut tx, id).await?;
     }
     let row = sqlx::query(&format!(
         "SELECT {INSTANCE_COLUMNS} FROM instances i WHERE i.id = $1"
