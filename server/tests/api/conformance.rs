@@ -742,3 +742,17 @@ async fn a_dead_issuer_does_not_hold_up_another_tenants_sign_in_and_fails_within
     assert_eq!(browser_a.session().await.0, StatusCode::UNAUTHORIZED);
     assert!(dead.accepted() >= 1);
 }
+
+#[tokio::test]
+async fn signing_out_at_an_issuer_without_an_end_session_endpoint_ends_the_session_here() {
+    // The hostile provider's discovery names no end_session_endpoint.
+    let (op, app) = provider_and_app(Scenario::Normal).await;
+    let (browser, outcome) = sign_in(&app).await;
+    assert_signed_in(&op, &browser, &outcome).await;
+
+    let logout = browser.logout().await;
+
+    assert_eq!(logout.status, StatusCode::SEE_OTHER);
+    assert_eq!(logout.location(), Some("/signed-out"));
+    assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
+}
