@@ -151,8 +151,9 @@ fn app_state() -> Result<crate::backend::AppState, ApiError> {
     use_context::<crate::backend::AppState>().ok_or(ApiError::Internal)
 }
 
-/// The signed-in user, `None` without a session; an ended session is an error.
-#[server]
+/// The signed-in user, `None` without a session; an ended session is an error. A fixed path,
+/// so load generators can call it.
+#[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SessionView>, ApiError> {
     let app = app_state()?;
     let mut parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;

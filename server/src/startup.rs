@@ -14,6 +14,7 @@ use app::backend::vault::{Vault, VaultError};
 use app::backend::{AppState, db};
 use app::{App, shell};
 use axum::Router;
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
@@ -134,7 +135,15 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_periodically(self.state.clone()));
-        let served = axum::serve(self.listener, self.router)
+        // Without TCP_NODELAY a response written in two parts (headers, then a body) waits
+        // for the client's delayed ACK: about 40 ms for every page and static file on a
+        // keep-alive connection (Nagle's algorithm).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::warn!(%error, "cannot set TCP_NODELAY on an accepted connection");
+            }
+        });
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(stop)
             .await;
         sweeper.abort();
