@@ -41,7 +41,7 @@ function once(agent, target) {
     const request = http.request(`${base}${target.path}`, { method: target.method, agent, headers: target.headers }, (response) => {
       response.resume();
       response.on('end', () => {
-        if (response.statusCode >= 500) fail(new Error(`${target.path}: HTTP ${response.statusCode}`));
+        if (response.statusCode >= 400) fail(new Error(`${target.path}: HTTP ${response.statusCode}`));
         else done(Number(process.hrtime.bigint() - started) / 1e6);
       });
     });
