@@ -6,6 +6,7 @@
 mod common;
 mod conformance;
 mod cookies;
+mod email_routing;
 mod helpers;
 mod hostile_op;
 mod registry;
