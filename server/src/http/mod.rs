@@ -2,6 +2,7 @@
 //! map the outcome to a response.
 
 mod error_page;
+mod health;
 pub mod middleware;
 mod revocation;
 mod same_origin;
@@ -14,6 +15,8 @@ use axum::routing::{get, post};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/sso/{instance}/login", get(sso::login))
         .route(
             "/sso/{instance}/initiate",

@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod cookies;
 mod email_routing;
+mod health;
 mod helpers;
 mod hostile_op;
 mod registry;
