@@ -141,3 +141,13 @@ test('the org page still offers one button per instance', async ({ page }) => {
   await page.goto('/o/globex');
   await expect(page.getByRole('link', { name: /Sign in with Okta/ })).toHaveCount(2);
 });
+
+test('an unknown page says so, under the same script policy', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  const response = await page.goto('/no-such-page');
+  expect(response.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  await page.waitForLoadState('networkidle');
+  // The 404 status itself is the one expected console error.
+  expect(consoleErrors.filter((text) => !text.includes('404'))).toEqual([]);
+});

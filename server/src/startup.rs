@@ -16,6 +16,7 @@ use app::{App, shell};
 use axum::Router;
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
+use leptos::nonce::provide_nonce;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -241,8 +242,13 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let router = Router::new()
         .merge(http::routes())
-        .leptos_routes_with_context(&state, routes, || (), move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .leptos_routes_with_context(&state, routes, provide_nonce, move || {
+            shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_nonce, shell));
     http::middleware::wrap(router, &state).with_state(state)
 }
 

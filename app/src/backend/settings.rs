@@ -43,6 +43,11 @@ impl PublicUrl {
         })
     }
 
+    /// Whether browsers reach this site over https (then HSTS tells them to keep doing so).
+    pub fn is_https(&self) -> bool {
+        self.origin.starts_with("https://")
+    }
+
     /// This site's origin, e.g. `https://orgpass.example.com`.
     pub fn origin(&self) -> &str {
         &self.origin

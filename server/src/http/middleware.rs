@@ -58,8 +58,25 @@ pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .layer(header(header::X_FRAME_OPTIONS, "DENY"))
             .layer(header(
-                HeaderName::from_static("content-security-policy"),
-                "frame-ancestors 'none'",
-            )),
+                header::REFERRER_POLICY,
+                "strict-origin-when-cross-origin",
+            ))
+            .layer(header(
+                HeaderName::from_static("cross-origin-opener-policy"),
+                "same-origin",
+            ))
+            // Pages of the SPA replace this with their own policy and nonce (`app::shell`);
+            // everything else (the sign-in error page, JSON, files) runs no script at all.
+            .layer(header(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'none'",
+            ))
+            .option_layer(state.settings.public_url.is_https().then(|| {
+                header(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    "max-age=31536000; includeSubDomains",
+                )
+            })),
     )
 }

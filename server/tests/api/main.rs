@@ -15,6 +15,7 @@ mod rejections;
 mod rotation_load;
 mod scenario;
 mod secrets;
+mod security_headers;
 mod sessions;
 mod sign_in;
 mod sign_out;
