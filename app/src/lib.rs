@@ -19,7 +19,7 @@ use pages::{HomePage, NotFound, OrgPage, SignedOutPage};
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    set_content_security_policy();
+    set_page_headers();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -59,16 +59,20 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The page's Content-Security-Policy: scripts only from this site or carrying this response's
+/// A page's Content-Security-Policy: scripts only from this site or carrying this response's
 /// nonce (Leptos puts it on its hydration and resource scripts), the wasm compiled with
 /// `'wasm-unsafe-eval'`, nothing framed, no `<base>`, no plugins. Without a nonce in context
-/// the middleware's stricter default stays.
+/// the middleware's stricter default stays. Pages may show who is signed in: never cached.
 #[cfg(feature = "ssr")]
-fn set_content_security_policy() {
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
+fn set_page_headers() {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    response.insert_header(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    let Some(nonce) = leptos::nonce::use_nonce() else {
         return;
     };
     let policy = format!(

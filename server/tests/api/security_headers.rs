@@ -54,6 +54,11 @@ async fn a_page_allows_only_the_scripts_that_carry_its_own_fresh_nonce() {
         first.header("referrer-policy"),
         Some("strict-origin-when-cross-origin")
     );
+    assert_eq!(
+        first.header("cache-control"),
+        Some("no-store"),
+        "a page showing a user was cacheable"
+    );
 }
 
 #[tokio::test]
