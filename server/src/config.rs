@@ -9,6 +9,8 @@ use app::backend::db::Location;
 use app::backend::settings::{PublicUrl, Settings};
 use app::domain::{InvalidValue, IssuerPolicy};
 use clap::Args;
+// Environment flags accept the usual spellings: 1/0, yes/no, on/off, true/false.
+use clap::builder::BoolishValueParser;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Where the data lives; shared by `serve` and the operator commands.
@@ -84,11 +86,11 @@ pub struct ServeArgs {
 
     /// Development only: cookies without `Secure`, so they work on http://127.0.0.1.
     /// Refused unless the public URL is a loopback address.
-    #[arg(long, env = "ORGPASS_INSECURE_DEV_COOKIES")]
+    #[arg(long, env = "ORGPASS_INSECURE_DEV_COOKIES", value_parser = BoolishValueParser::new())]
     pub insecure_dev_cookies: bool,
 
     /// Development only: accept http:// issuers on loopback addresses (the local simulator).
-    #[arg(long, env = "ORGPASS_DEV_LOOPBACK_ISSUERS")]
+    #[arg(long, env = "ORGPASS_DEV_LOOPBACK_ISSUERS", value_parser = BoolishValueParser::new())]
     pub dev_loopback_issuers: bool,
 
     /// Comma-separated custom issuer hosts approved besides Okta's domains.

@@ -60,3 +60,30 @@ async fn a_database_url_that_is_not_postgres_is_refused() {
         assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
     }
 }
+
+#[tokio::test]
+async fn a_flag_in_the_environment_accepts_the_usual_spellings_of_yes() {
+    let cli = Cli::new().await;
+    for yes in ["1", "yes", "on", "true", "TRUE"] {
+        // Parsed as "on", the dev-cookie flag is then refused for a public https URL.
+        let message = cli.refused_with(
+            &["serve"],
+            None,
+            &[
+                ("ORGPASS_INSECURE_DEV_COOKIES", Some(yes)),
+                ("ORGPASS_PUBLIC_URL", Some("https://orgpass.example.com")),
+                ("ORGPASS_LISTEN", Some("127.0.0.1:0")),
+            ],
+        );
+        assert!(
+            message.contains("only allowed when the public URL is a loopback"),
+            "{yes}: {message}"
+        );
+    }
+    let message = cli.refused_with(
+        &["serve"],
+        None,
+        &[("ORGPASS_DEV_LOOPBACK_ISSUERS", Some("maybe"))],
+    );
+    assert!(message.contains("maybe"), "{message}");
+}
