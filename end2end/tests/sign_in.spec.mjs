@@ -151,3 +151,25 @@ test('an unknown page says so, under the same script policy', async ({ page }) =
   // The 404 status itself is the one expected console error.
   expect(consoleErrors.filter((text) => !text.includes('404'))).toEqual([]);
 });
+
+test.describe('before the app has hydrated (its wasm never arrives)', () => {
+  test.beforeEach(async ({ page }) => {
+    await page.route('**/*.wasm', (route) => route.abort());
+  });
+
+  test('the email form still leads to Okta and back', async ({ page }) => {
+    await page.goto('/');
+    await page.getByLabel('Work email').fill('ada@acme.example');
+    await page.getByRole('button', { name: 'Continue' }).click();
+
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await expect(page.getByTestId('user-name')).toHaveText('Ada Lovelace');
+  });
+
+  test('an org with two instances shows the picker', async ({ page }) => {
+    await page.goto('/');
+    await page.getByLabel('Work email').fill('hank@globex.example');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByTestId('instance-picker').getByRole('link')).toHaveText(['Engineering', 'Operations']);
+  });
+});

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{ApiError, EmailRoute, InstanceLink, RouteEmail};
+use crate::api::{ApiError, EmailRoute, InstanceLink, RouteEmail, route_email};
 use crate::components::ErrorNotice;
 use crate::domain::EmailDomain;
 
@@ -12,8 +12,26 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
     let query = use_query_map();
     let return_to = move || query.read().get("return_to").unwrap_or_default();
     let route = ServerAction::<RouteEmail>::new();
-    let answer = route.value();
-    let email = RwSignal::new(String::new());
+    // Before hydration the form is a plain GET of `/?email=…`: the server routes it then.
+    let typed_before_hydration = move || query.read().get("email").filter(|e| !e.trim().is_empty());
+    let routed_by_query = Resource::new(
+        move || (typed_before_hydration(), return_to()),
+        |(email, return_to)| async move {
+            match email {
+                Some(email) => {
+                    Some(route_email(email, Some(return_to).filter(|p| !p.is_empty())).await)
+                }
+                None => None,
+            }
+        },
+    );
+    let action_answer = route.value();
+    let answer = Signal::derive(move || {
+        action_answer
+            .get()
+            .or_else(|| routed_by_query.get().flatten())
+    });
+    let email = RwSignal::new(typed_before_hydration().unwrap_or_default());
     // A malformed address is explained at once, without asking the server.
     let typo = RwSignal::new(None::<String>);
     let field_error = move || {
@@ -35,7 +53,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
             }
             Err(invalid) => {
                 typo.set(Some(invalid.0));
-                answer.set(None);
+                action_answer.set(None);
             }
         }
     };
@@ -45,7 +63,6 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
             leave_for(&login_path);
         }
     });
-    let route_email_path = <RouteEmail as server_fn::ServerFn>::PATH;
     view! {
         <section class="card">
             <h1>"Sign in"</h1>
@@ -53,14 +70,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
                 <p class="notice info" role="status" data-testid="session-ended">{notice}</p>
             })}
             <p class="muted">"Use your work email: we send you to your organization's Okta."</p>
-            // Before hydration the form posts to the server function itself.
-            <form
-                class="stack"
-                method="post"
-                action=route_email_path
-                novalidate
-                on:submit=on_submit
-            >
+            <form class="stack" method="get" action="/" novalidate on:submit=on_submit>
                 <label for="work-email">"Work email"</label>
                 <input
                     id="work-email"
