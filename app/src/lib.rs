@@ -11,7 +11,7 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{ParamSegment, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::provide_session;
 use pages::{HomePage, NotFound, OrgPage, SignedOutPage};
@@ -50,7 +50,9 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=HomePage/>
+                    // Whole pages, not streamed: the page works before the wasm arrives, and
+                    // one that has not hydrated yet shows what the server answered.
+                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("o"), ParamSegment("slug")) view=OrgPage/>
                     <Route path=StaticSegment("signed-out") view=SignedOutPage/>
                 </Routes>

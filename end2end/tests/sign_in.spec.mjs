@@ -159,6 +159,8 @@ test.describe('before the app has hydrated (its wasm never arrives)', () => {
 
   test('the email form still leads to Okta and back', async ({ page }) => {
     await page.goto('/');
+    // The streamed page must be complete (its inline scripts ran); only the wasm is missing.
+    await page.waitForLoadState('networkidle');
     await page.getByLabel('Work email').fill('ada@acme.example');
     await page.getByRole('button', { name: 'Continue' }).click();
 
@@ -168,6 +170,8 @@ test.describe('before the app has hydrated (its wasm never arrives)', () => {
 
   test('an org with two instances shows the picker', async ({ page }) => {
     await page.goto('/');
+    // The streamed page must be complete (its inline scripts ran); only the wasm is missing.
+    await page.waitForLoadState('networkidle');
     await page.getByLabel('Work email').fill('hank@globex.example');
     await page.getByRole('button', { name: 'Continue' }).click();
     await expect(page.getByTestId('instance-picker').getByRole('link')).toHaveText(['Engineering', 'Operations']);

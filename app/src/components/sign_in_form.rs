@@ -26,16 +26,11 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
         },
     );
     let action_answer = route.value();
-    let answer = Signal::derive(move || {
-        action_answer
-            .get()
-            .or_else(|| routed_by_query.get().flatten())
-    });
     let email = RwSignal::new(typed_before_hydration().unwrap_or_default());
     // A malformed address is explained at once, without asking the server.
     let typo = RwSignal::new(None::<String>);
     let field_error = move || {
-        typo.get().or_else(|| match answer.get() {
+        typo.get().or_else(|| match action_answer.get() {
             Some(Err(ApiError::Invalid(message))) => Some(message),
             _ => None,
         })
@@ -59,7 +54,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
     };
     // One instance: the browser leaves for Okta at once.
     Effect::new(move || {
-        if let Some(Ok(EmailRoute::SignIn { login_path })) = answer.get() {
+        if let Some(Ok(EmailRoute::SignIn { login_path })) = action_answer.get() {
             leave_for(&login_path);
         }
     });
@@ -84,7 +79,7 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
                     aria-describedby="work-email-error"
                     data-testid="work-email"
                 />
-                <input type="hidden" name="return_to" prop:value=return_to/>
+                <input type="hidden" name="return_to" value=return_to/>
                 <p id="work-email-error" class="error field-error" role="alert">
                     {field_error}
                 </p>
@@ -92,26 +87,49 @@ pub fn SignInForm(#[prop(optional, into)] notice: Option<String>) -> impl IntoVi
                     {move || if route.pending().get() { "Checking…" } else { "Continue" }}
                 </button>
             </form>
-            {move || match answer.get() {
-                Some(Ok(EmailRoute::Choose { instances })) => {
-                    view! { <InstancePicker instances/> }.into_any()
-                }
-                Some(Ok(EmailRoute::NoMatch)) => view! {
-                    <p class="notice info" role="status" data-testid="no-match">
-                        "We could not find a sign-in for that email. Check the address, or use "
-                        "the sign-in link or Okta tile your IT team gave you."
-                    </p>
-                }.into_any(),
-                Some(Ok(EmailRoute::SignIn { login_path })) => view! {
-                    <p class="muted" role="status">
-                        "Taking you to your organization's sign-in… "
-                        <a rel="external" href=login_path>"Continue"</a>
-                    </p>
-                }.into_any(),
-                Some(Err(ApiError::Invalid(_))) | None => ().into_any(),
-                Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
-            }}
+            // The answer to this tab's submit, else to the `?email=` the page was loaded with.
+            <Suspense fallback=|| ()>
+                {move || {
+                    let from_action = action_answer.get();
+                    Suspend::new(async move {
+                        // A submit's bad address is shown at the field; one from the URL here.
+                        let invalid_shown_here = from_action.is_none();
+                        let answer = from_action.or(routed_by_query.await);
+                        view! { <RouteAnswer answer invalid_shown_here/> }
+                    })
+                }}
+            </Suspense>
         </section>
+    }
+}
+
+/// What the routing of an email said: a picker, the neutral no-match, or the way to Okta.
+#[component]
+fn RouteAnswer(
+    answer: Option<Result<EmailRoute, ApiError>>,
+    invalid_shown_here: bool,
+) -> impl IntoView {
+    match answer {
+        Some(Ok(EmailRoute::Choose { instances })) => {
+            view! { <InstancePicker instances/> }.into_any()
+        }
+        Some(Ok(EmailRoute::NoMatch)) => view! {
+            <p class="notice info" role="status" data-testid="no-match">
+                "We could not find a sign-in for that email. Check the address, or use "
+                "the sign-in link or Okta tile your IT team gave you."
+            </p>
+        }
+        .into_any(),
+        Some(Ok(EmailRoute::SignIn { login_path })) => view! {
+            <p class="muted" role="status">
+                "Taking you to your organization's sign-in… "
+                <a rel="external" href=login_path>"Continue"</a>
+            </p>
+        }
+        .into_any(),
+        Some(Err(ApiError::Invalid(_))) if !invalid_shown_here => ().into_any(),
+        None => ().into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
     }
 }
 
