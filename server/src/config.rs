@@ -105,6 +105,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ORGPASS_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
     pub session_idle_secs: u64,
 
+    /// How many live sessions each server keeps in memory (about 1 KB each); checks of the
+    /// others read the database. 0 turns the cache off.
+    #[arg(long, env = "ORGPASS_SESSION_CACHE_ENTRIES", default_value_t = 100_000)]
+    pub session_cache_entries: u64,
+
     /// Clock skew tolerated on ID token `exp`, `nbf` and `iat`, in seconds.
     #[arg(long, env = "ORGPASS_CLOCK_LEEWAY_SECS", default_value_t = 60)]
     pub clock_leeway_secs: u64,

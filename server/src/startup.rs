@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::backend::clock::Clock;
 use app::backend::registry::{self, RegistryError};
-use app::backend::sessions::{self, SessionPolicy};
+use app::backend::sessions::{self, SessionPolicy, Sessions, invalidation};
 use app::backend::settings::Settings;
 use app::backend::sso::{FlowStore, ProviderDirectory, revocation};
 use app::backend::vault::{Vault, VaultError};
@@ -93,11 +93,12 @@ impl Application {
         };
         let sign_in_db = db::SignInDb::open(&db).await.map_err(database_error)?;
         let flows = FlowStore::open(&db).await.map_err(database_error)?;
-        let sessions = SessionPolicy {
+        let policy = SessionPolicy {
             absolute_ttl: settings.session_ttl,
             idle_timeout: settings.session_idle,
             clock: Clock::default(),
         };
+        let sessions = Sessions::new(policy, serve.session_cache_entries);
         let state = AppState {
             leptos_options,
             db,
@@ -136,6 +137,10 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_periodically(self.state.clone()));
+        let invalidations = tokio::spawn(invalidation::follow(
+            self.state.db.clone(),
+            self.state.sessions.cache(),
+        ));
         // Without TCP_NODELAY a response written in two parts (headers, then a body) waits
         // for the client's delayed ACK: about 40 ms for every page and static file on a
         // keep-alive connection (Nagle's algorithm).
@@ -148,6 +153,7 @@ impl Application {
             .with_graceful_shutdown(stop)
             .await;
         sweeper.abort();
+        invalidations.abort();
         match self.state.flows.save(&self.state.db).await {
             Ok(0) => {}
             Ok(saved) => tracing::info!(saved, "saved the sign-ins in progress for the next start"),
@@ -218,8 +224,8 @@ async fn open_vault(
     Vault::from_key_file(&path, true).map_err(key_error)
 }
 
-/// Once a minute, off the request path: abandoned sign-in flows, ended sessions and the
-/// used Universal Logout token ids past their expiry are deleted.
+/// Once a minute, off the request path: abandoned sign-in flows, ended sessions, the used
+/// Universal Logout token ids past their expiry and old session invalidations are deleted.
 async fn sweep_periodically(state: AppState) {
     let mut every_minute = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -227,8 +233,11 @@ async fn sweep_periodically(state: AppState) {
         if let Err(error) = state.flows.sweep_expired(&state.db).await {
             tracing::warn!(%error, "cannot sweep expired sign-in flows");
         }
-        if let Err(error) = sessions::sweep_ended(&state.db, &state.sessions).await {
+        if let Err(error) = sessions::sweep_ended(&state.db, &state.sessions.policy).await {
             tracing::warn!(%error, "cannot sweep ended sessions");
+        }
+        if let Err(error) = invalidation::sweep(&state.db).await {
+            tracing::warn!(%error, "cannot sweep old session invalidations");
         }
         if let Err(error) = revocation::sweep_used_token_ids(&state.db).await {
             tracing::warn!(%error, "cannot sweep used Universal Logout token ids");

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
-use super::sessions::{self, SignedInUser};
+use super::sessions::SignedInUser;
 use super::{AppState, cookies};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ pub async fn maybe_user(
     let Some(cookie) = jar.get(cookies::session_name(&app.settings)) else {
         return Ok(None);
     };
-    match sessions::find(&app.db, cookie.value(), &app.sessions).await {
+    match app.sessions.find(&app.db, cookie.value()).await {
         Ok(Some(user)) => Ok(Some(user)),
         Ok(None) => Err(AuthError::SessionEnded),
         Err(error) => Err(AuthError::Internal(error)),

@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::db::{Db, SignInDb};
-use super::sessions::SessionPolicy;
+use super::sessions::Sessions;
 use super::settings::Settings;
 use super::sso::revocation::RevocationLimiter;
 use super::sso::{FlowStore, ProviderDirectory};
@@ -23,8 +23,8 @@ pub struct AppState {
     pub sign_in_db: SignInDb,
     /// Sign-ins waiting for their callback.
     pub flows: Arc<FlowStore>,
-    /// Session lifetimes and the clock they are measured by.
-    pub sessions: SessionPolicy,
+    /// Session lifetimes, the clock they are measured by, and the cache of live sessions.
+    pub sessions: Sessions,
     /// Universal Logout requests allowed per instance.
     pub revocation_limiter: Arc<RevocationLimiter>,
 }

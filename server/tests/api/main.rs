@@ -12,6 +12,7 @@ mod helpers;
 mod hostile_op;
 mod registry;
 mod rejections;
+mod replicas;
 mod rotation_load;
 mod scenario;
 mod secrets;

@@ -15,7 +15,7 @@ use sqlx::Row;
 
 use crate::helpers::{
     ACME_OKTA, GLOBEX_ENG, GLOBEX_OPS, TestApp, dev_serve_args, reason, spawn_app,
-    test_leptos_options,
+    test_leptos_options, within_feed_delay,
 };
 
 fn slug(raw: &str) -> TenantSlug {
@@ -299,7 +299,10 @@ async fn suspending_an_org_ends_its_sessions_and_refuses_sign_in_until_reactivat
         .await
         .unwrap();
 
-    assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
+    within_feed_delay("the suspension", async || {
+        browser.session().await.0 == StatusCode::UNAUTHORIZED
+    })
+    .await;
     let login = app.browser().login(ACME_OKTA, None, None).await;
     assert_eq!(login.status, StatusCode::NOT_FOUND);
     assert!(
@@ -320,7 +323,7 @@ async fn suspending_an_org_ends_its_sessions_and_refuses_sign_in_until_reactivat
 }
 
 #[tokio::test]
-async fn disabling_an_instance_takes_effect_on_the_next_request() {
+async fn disabling_an_instance_takes_effect_on_the_running_server() {
     let app = spawn_app().await;
     let browser = app.browser();
     browser.sign_in_ok(GLOBEX_ENG).await;
@@ -330,7 +333,10 @@ async fn disabling_an_instance_takes_effect_on_the_next_request() {
         .await
         .unwrap();
 
-    assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
+    within_feed_delay("the disabled instance", async || {
+        browser.session().await.0 == StatusCode::UNAUTHORIZED
+    })
+    .await;
     assert_eq!(
         app.browser().login(GLOBEX_ENG, None, None).await.status,
         StatusCode::NOT_FOUND
@@ -354,7 +360,10 @@ async fn removing_an_org_removes_its_instances_and_sessions_only() {
         .await
         .unwrap();
 
-    assert_eq!(acme_browser.session().await.0, StatusCode::UNAUTHORIZED);
+    within_feed_delay("the removed org", async || {
+        acme_browser.session().await.0 == StatusCode::UNAUTHORIZED
+    })
+    .await;
     assert_eq!(globex_browser.session().await.0, StatusCode::OK);
     let left: Vec<String> = registry::list_instances(&app.db, None)
         .await

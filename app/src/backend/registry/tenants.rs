@@ -10,7 +10,7 @@ use super::instances::{Instance, list_instances};
 use super::{RegistryError, decode_error, display_text};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::{Db, is_unique_violation, now};
-use crate::backend::sessions;
+use crate::backend::sessions::{self, Invalidation, invalidation};
 use crate::domain::{EmailDomain, InvalidValue, TenantSlug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -243,6 +243,9 @@ pub async fn update_tenant(
     }
     if changes.status == Some(TenantStatus::Suspended) {
         sessions::end_for_tenant(&mut tx, slug).await?;
+    } else if display_name.is_some() {
+        // Signed-in pages show the org's name.
+        invalidation::publish(&mut tx, &Invalidation::Tenant(slug.as_str().to_owned())).await?;
     }
     for domain in &changes.remove_domains {
         let removed =
@@ -303,6 +306,7 @@ pub async fn remove_tenant(db: &Db, slug: &TenantSlug, actor: &Actor) -> Result<
     if removed == 0 {
         return Err(RegistryError::UnknownTenant(slug.clone()));
     }
+    invalidation::publish(&mut tx, &Invalidation::Tenant(slug.as_str().to_owned())).await?;
     audit::record(
         &mut tx,
         Event {

@@ -9,7 +9,7 @@ use super::provider::{IdTokenExpectations, Provider, Tokens};
 use crate::backend::AppState;
 use crate::backend::db::now;
 use crate::backend::registry::{self, InstanceCredentials, SecretSlot};
-use crate::backend::sessions::{self, SessionToken, VerifiedIdentity};
+use crate::backend::sessions::{SessionToken, VerifiedIdentity};
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
 
 /// The authorization response's query parameters. Not `Debug`: it holds the code.
@@ -110,14 +110,15 @@ pub async fn finish(
         email: claims.email,
     };
 
-    let session = sessions::sign_in(
-        &mut *app.sign_in_db.acquire().await?,
-        &identity,
-        &tokens.id_token,
-        previous_session,
-        &app.sessions,
-    )
-    .await?;
+    let session = app
+        .sessions
+        .sign_in(
+            &mut *app.sign_in_db.acquire().await?,
+            &identity,
+            &tokens.id_token,
+            previous_session,
+        )
+        .await?;
     Ok(SignedIn {
         session,
         return_to: flow.return_to,

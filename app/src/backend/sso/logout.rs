@@ -2,7 +2,6 @@
 //! that session too (RP-initiated logout), and comes back to the "You are signed out" page.
 
 use crate::backend::AppState;
-use crate::backend::sessions;
 use crate::backend::tokens::random_token;
 
 /// Where the browser lands after signing out; `state` from Okta is never trusted, so the page
@@ -17,7 +16,7 @@ pub async fn sign_out(app: &AppState, token: Option<&str>) -> Result<String, sql
     let Some(token) = token else {
         return Ok(SIGNED_OUT_PATH.to_owned());
     };
-    let Some(ended) = sessions::end(&app.db, token).await? else {
+    let Some(ended) = app.sessions.end(&app.db, token).await? else {
         return Ok(SIGNED_OUT_PATH.to_owned());
     };
     let provider = match app.providers.provider(&ended.issuer).await {

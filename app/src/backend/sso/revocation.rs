@@ -152,15 +152,17 @@ pub async fn revoke(
             tenant: Some(&instance.tenant),
             instance: Some(&instance.id),
             succeeded: ended.is_some(),
-            detail: match ended {
-                Some(count) => format!("{}: {count} session(s) ended", describe(&subject)),
+            detail: match &ended {
+                Some(ended) => format!("{}: {} session(s) ended", describe(&subject), ended.count),
                 None => format!("{}: no such user", describe(&subject)),
             },
         },
     )
     .await?;
     tx.commit().await?;
-    ended.ok_or(RevocationError::UnknownSubject)
+    let ended = ended.ok_or(RevocationError::UnknownSubject)?;
+    app.sessions.forget(&ended);
+    Ok(ended.count)
 }
 
 /// Deletes the used token ids whose tokens have expired (and would be refused anyway).

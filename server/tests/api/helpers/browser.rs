@@ -150,6 +150,16 @@ impl Browser {
         }
     }
 
+    /// The same browser (its cookies) talking to the server at `base_url`, e.g. a replica.
+    pub fn on(&self, base_url: &Url) -> Self {
+        Self {
+            client: self.client.clone(),
+            jar: Arc::clone(&self.jar),
+            base_url: base_url.clone(),
+            public_origin: self.public_origin.clone(),
+        }
+    }
+
     fn is_app_callback(&self, url: &Url) -> bool {
         let segments: Vec<&str> = url.path().trim_start_matches('/').split('/').collect();
         url.origin().ascii_serialization() == self.public_origin

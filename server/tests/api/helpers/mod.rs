@@ -9,10 +9,12 @@ mod simulator;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use app::backend::audit::Actor;
 use app::backend::clock::Clock;
 use app::backend::registry::{self, ImportRow, NewInstance, NewTenant, TokenAuthMethod};
+use app::backend::sessions::invalidation::FRESHNESS;
 use app::backend::vault::Vault;
 use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
 use leptos::config::LeptosOptions;
@@ -176,6 +178,7 @@ pub fn dev_serve_args() -> ServeArgs {
         allowed_issuer_hosts: Vec::new(),
         session_ttl_secs: 3600,
         session_idle_secs: 1800,
+        session_cache_entries: 10_000,
         clock_leeway_secs: 60,
         idp_timeout_secs: 5,
     }
@@ -273,7 +276,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
     };
     let db = application.state.db.clone();
     let vault = application.state.vault.clone();
-    let clock = application.state.sessions.clock.clone();
+    let clock = application.state.sessions.policy.clock.clone();
 
     // The simulator's clients must know the app's redirect URIs, which depend on the port.
     let secrets: HashMap<&'static str, String> = config
@@ -434,7 +437,7 @@ impl TestApp {
                 .expect("the restarted application failed to build");
         Self {
             // A new process starts on the wall clock again.
-            clock: application.state.sessions.clock.clone(),
+            clock: application.state.sessions.policy.clock.clone(),
             server: serve_in_background(application),
             ..self
         }
@@ -443,5 +446,53 @@ impl TestApp {
     /// Every instance's client secret.
     pub fn all_secrets(&self) -> Vec<&str> {
         self.secrets.values().map(String::as_str).collect()
+    }
+
+    /// A second server on the same database, as another replica behind the same load
+    /// balancer would be (on SQLite: another process on the same file, like the CLI).
+    pub async fn spawn_replica(&self) -> Replica {
+        let serve = ServeArgs {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: Some(self.public_origin.clone()),
+            ..self.serve.clone()
+        };
+        let application = Application::build(&self.storage.args(), &serve, test_leptos_options())
+            .await
+            .expect("the replica failed to build");
+        let address = application.local_addr().expect("no local address");
+        Replica {
+            base_url: Url::parse(&format!("http://{address}")).unwrap(),
+            clock: application.state.sessions.policy.clock.clone(),
+            _server: serve_in_background(application),
+        }
+    }
+}
+
+/// Another server on a [`TestApp`]'s database.
+pub struct Replica {
+    pub base_url: Url,
+    /// This replica's session clock: replicas' clocks are independent, as machines' are.
+    pub clock: Clock,
+    _server: BackgroundServer,
+}
+
+/// Waits until `check` holds, at most as long as a server may take to learn of another
+/// process's change ([`FRESHNESS`], plus the time to ask), and says how long it took.
+pub async fn within_feed_delay<F, Fut>(what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    let deadline = FRESHNESS + Duration::from_millis(500);
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < deadline,
+            "{what}: still not seen after {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

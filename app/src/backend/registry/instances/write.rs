@@ -9,7 +9,7 @@ use super::validate::{client_id, redirect_uri, redirect_uris};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::{Db, is_unique_violation, now};
 use crate::backend::registry::{RegistryError, display_text};
-use crate::backend::sessions;
+use crate::backend::sessions::{self, Invalidation, invalidation};
 use crate::backend::vault::Vault;
 use crate::domain::{InstanceId, InvalidValue, IssuerUrl, TenantSlug};
 
@@ -244,6 +244,8 @@ pub async fn update_instance(
     if secrets_changed {
         instance.working_secret = None;
     }
+    // Signed-in pages show the instance's label.
+    invalidation::publish(&mut tx, &Invalidation::Instance(id.as_str().to_owned())).await?;
     audit::record(
         &mut tx,
         Event {
@@ -318,6 +320,7 @@ pub async fn remove_instance(db: &Db, id: &InstanceId, actor: &Actor) -> Result<
         .ok_or_else(|| RegistryError::UnknownInstance(id.clone()))?;
     let tenant: String = row.try_get("tenant_slug")?;
     let tenant = TenantSlug::parse(&tenant)?;
+    invalidation::publish(&mut tx, &Invalidation::Instance(id.as_str().to_owned())).await?;
     audit::record(
         &mut tx,
         Event {

@@ -2,10 +2,17 @@
 //!
 //! A session ends at its absolute expiry, after [`SessionPolicy::idle_timeout`] without use, at
 //! sign-out, when Universal Logout names its user, or when its org is suspended or its instance
-//! disabled (those delete it, so lifting the suspension does not revive it). Every check reads
-//! the table, so an ended session is refused by the next request on
-//! every replica.
+//! disabled (those delete it, so lifting the suspension does not revive it).
+//!
+//! Checks are answered from memory ([`cache`]) while the [`invalidation`] feed vouches for it:
+//! an ended session is refused by the next request on the replica that ended it, and within
+//! [`invalidation::FRESHNESS`] on every other one.
 
+mod cache;
+pub mod invalidation;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -15,6 +22,9 @@ use super::clock::Clock;
 use super::db::Db;
 use super::tokens::{digest, random_token};
 use crate::domain::{InstanceId, IssuerUrl, TenantSlug};
+use cache::CachedSession;
+pub use cache::SessionCache;
+pub use invalidation::Invalidation;
 
 /// The idle clock moves at most this often per session: one write a minute, not one a request.
 const LAST_SEEN_GRANULARITY_SECS: i64 = 60;
@@ -44,6 +54,21 @@ impl SessionPolicy {
     }
 }
 
+/// The sessions of this server: their policy, and the cache in front of the table. Changes
+/// made through it take effect here at once; [`invalidation::publish`] tells the others.
+#[derive(Clone)]
+pub struct Sessions {
+    pub policy: SessionPolicy,
+    cache: Arc<SessionCache>,
+}
+
+/// Sessions that a transaction ended: hand it to [`Sessions::forget`] once it has committed.
+#[must_use]
+pub struct Ended {
+    pub count: u64,
+    stale: Vec<Invalidation>,
+}
+
 /// Who the ID token says signed in, after every check passed.
 pub struct VerifiedIdentity {
     pub instance: InstanceId,
@@ -66,6 +91,83 @@ pub struct SignedInUser {
     pub email: Option<String>,
 }
 
+impl Sessions {
+    /// At most `cache_capacity` sessions are held in memory.
+    pub fn new(policy: SessionPolicy, cache_capacity: u64) -> Self {
+        let cache = SessionCache::new(cache_capacity, policy.idle_timeout);
+        Self {
+            policy,
+            cache: Arc::new(cache),
+        }
+    }
+
+    /// What the invalidation feed keeps true (see [`invalidation::follow`]).
+    pub fn cache(&self) -> Arc<SessionCache> {
+        self.cache.clone()
+    }
+
+    /// Records the user (keyed on instance, issuer and sub), opens a new session and ends
+    /// the browser's `previous` one; see [`sign_in`].
+    pub async fn sign_in(
+        &self,
+        conn: &mut AnyConnection,
+        identity: &VerifiedIdentity,
+        id_token: &str,
+        previous: Option<&str>,
+    ) -> Result<SessionToken, sqlx::Error> {
+        let token = sign_in(conn, identity, id_token, previous, &self.policy).await?;
+        if let Some(previous) = previous {
+            self.cache.evict(&Invalidation::Session(digest(previous)));
+        }
+        Ok(token)
+    }
+
+    /// The signed-in user behind a session token, if the session is live: within its absolute
+    /// and idle limits, its instance enabled and its org active. Moves the stored idle clock
+    /// when it is a minute or more behind.
+    pub async fn find(&self, db: &Db, token: &str) -> Result<Option<SignedInUser>, sqlx::Error> {
+        let now = self.policy.clock.now();
+        let token_hash = digest(token);
+        let idle_secs = SessionPolicy::secs(self.policy.idle_timeout);
+        if let Some(session) = self.cache.get(&token_hash) {
+            if session.expires_at <= now {
+                return Ok(None);
+            }
+            // Idle here, the session may still have been used on another replica, which
+            // wrote its idle clock back: the database decides.
+            if now - session.last_seen.load(Ordering::Acquire) < idle_secs {
+                touch(db, &token_hash, &session, now).await?;
+                return Ok(Some(session.user.clone()));
+            }
+        }
+        let evictions_before = self.cache.eviction_count();
+        let Some(session) = find_stored(db, &token_hash, now, &self.policy).await? else {
+            return Ok(None);
+        };
+        touch(db, &token_hash, &session, now).await?;
+        let user = session.user.clone();
+        self.cache.keep(token_hash, session, evictions_before);
+        Ok(Some(user))
+    }
+
+    /// Ends one session, expired or not; ending an unknown one is not an error (sign-out is
+    /// idempotent) and returns `None`.
+    pub async fn end(&self, db: &Db, token: &str) -> Result<Option<EndedSession>, sqlx::Error> {
+        let token_hash = digest(token);
+        let ended = end(db, &token_hash).await?;
+        self.cache.evict(&Invalidation::Session(token_hash));
+        Ok(ended)
+    }
+
+    /// Applies what a committed transaction ended to this replica's cache at once (the
+    /// others learn it from the feed).
+    pub fn forget(&self, ended: &Ended) {
+        for what in &ended.stale {
+            self.cache.evict(what);
+        }
+    }
+}
+
 /// Records the user (keyed on instance, issuer and sub), opens a new session and ends the
 /// browser's `previous` one, in one round trip to the database: a data-modifying `WITH` on
 /// PostgreSQL; statements in one call on SQLite, which has no such `WITH`. A new token at every
@@ -75,7 +177,7 @@ pub struct SignedInUser {
 /// no new session; the new session open, the old one not yet ended) are harmless; a
 /// transaction would cost two more round trips on the busiest path of the server, and could be
 /// left open if the request were dropped between its statements.
-pub async fn sign_in(
+async fn sign_in(
     conn: &mut AnyConnection,
     identity: &VerifiedIdentity,
     id_token: &str,
@@ -117,24 +219,25 @@ pub async fn sign_in(
         .bind(id_token)
         // No stored digest is empty: without a previous session nothing is deleted.
         .bind(previous.map(digest).unwrap_or_default())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    if let Some(previous) = previous {
+        invalidation::publish(conn, &Invalidation::Session(digest(previous))).await?;
+    }
     Ok(SessionToken(SecretString::from(token)))
 }
 
-/// The signed-in user behind a session token, if the session is live: within its absolute and
-/// idle limits, its instance enabled and its org active. Moves the idle clock when it is more
-/// than a minute behind.
-pub async fn find(
+/// A live session read from the database: within its absolute and idle limits, its
+/// instance enabled and its org active.
+async fn find_stored(
     db: &Db,
-    token: &str,
+    token_hash: &str,
+    now: i64,
     policy: &SessionPolicy,
-) -> Result<Option<SignedInUser>, sqlx::Error> {
-    let now = policy.clock.now();
-    let token_hash = digest(token);
+) -> Result<Option<CachedSession>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT t.slug, t.display_name, i.id, i.label, u.issuer, u.sub, u.name, u.email, \
-         s.last_seen_at \
+        "SELECT t.slug, t.display_name, i.id, i.label, u.id AS user_id, u.issuer, u.sub, \
+         u.name, u.email, s.expires_at, s.last_seen_at \
          FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          JOIN instances i ON i.id = u.instance_id \
@@ -142,30 +245,55 @@ pub async fn find(
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
          AND i.enabled = 1 AND t.status = 'active'",
     )
-    .bind(&token_hash)
+    .bind(token_hash)
     .bind(now)
     .bind(now.saturating_sub(SessionPolicy::secs(policy.idle_timeout)))
     .fetch_optional(db)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let last_seen: i64 = row.try_get("last_seen_at")?;
-    if now - last_seen >= LAST_SEEN_GRANULARITY_SECS {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(&token_hash)
-            .execute(db)
-            .await?;
-    }
-    Ok(Some(SignedInUser {
-        tenant: row.try_get("slug")?,
-        tenant_name: row.try_get("display_name")?,
-        instance_id: row.try_get("id")?,
-        instance_label: row.try_get("label")?,
-        issuer: row.try_get("issuer")?,
-        sub: row.try_get("sub")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
+    Ok(Some(CachedSession {
+        user: SignedInUser {
+            tenant: row.try_get("slug")?,
+            tenant_name: row.try_get("display_name")?,
+            instance_id: row.try_get("id")?,
+            instance_label: row.try_get("label")?,
+            issuer: row.try_get("issuer")?,
+            sub: row.try_get("sub")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+        },
+        user_id: row.try_get("user_id")?,
+        expires_at: row.try_get("expires_at")?,
+        last_seen: last_seen.into(),
+        stored_last_seen: last_seen.into(),
     }))
+}
+
+/// Moves the stored idle clock to `now` when it is a minute or more behind, once per session
+/// however many requests race here.
+async fn touch(
+    db: &Db,
+    token_hash: &str,
+    session: &CachedSession,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    session.last_seen.fetch_max(now, Ordering::AcqRel);
+    let stored = session.stored_last_seen.load(Ordering::Acquire);
+    if now - stored < LAST_SEEN_GRANULARITY_SECS
+        || session
+            .stored_last_seen
+            .compare_exchange(stored, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+    {
+        return Ok(());
+    }
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(now)
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// A session that sign-out ended: what signing out of Okta too needs. Not `Debug`: it holds the
@@ -178,22 +306,22 @@ pub struct EndedSession {
     pub post_logout_uri: Option<String>,
 }
 
-/// Ends one session, expired or not; ending an unknown one is not an error (sign-out is
-/// idempotent) and returns `None`.
-pub async fn end(db: &Db, token: &str) -> Result<Option<EndedSession>, sqlx::Error> {
-    let token_hash = digest(token);
+async fn end(db: &Db, token_hash: &str) -> Result<Option<EndedSession>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT s.id_token, u.instance_id, u.issuer, i.post_logout_uri FROM sessions s \
          JOIN users u ON u.id = s.user_id JOIN instances i ON i.id = u.instance_id \
          WHERE s.token_hash = $1",
     )
-    .bind(&token_hash)
+    .bind(token_hash)
     .fetch_optional(db)
     .await?;
+    let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(&token_hash)
-        .execute(db)
+        .bind(token_hash)
+        .execute(&mut *tx)
         .await?;
+    invalidation::publish(&mut tx, &Invalidation::Session(token_hash.to_owned())).await?;
+    tx.commit().await?;
     let Some(row) = row else { return Ok(None) };
     let instance: String = row.try_get("instance_id")?;
     let instance = InstanceId::parse(&instance).map_err(|e| sqlx::Error::Decode(e.0.into()))?;
@@ -214,12 +342,12 @@ pub enum Subject<'a> {
 }
 
 /// Ends every session of the users `subject` names in `instance` only; `None` when no such
-/// user has ever signed in through that instance, else how many sessions ended.
+/// user has ever signed in through that instance.
 pub async fn end_for_subject(
     conn: &mut AnyConnection,
     instance: &InstanceId,
     subject: &Subject<'_>,
-) -> Result<Option<u64>, sqlx::Error> {
+) -> Result<Option<Ended>, sqlx::Error> {
     let (matching, values): (&str, Vec<&str>) = match subject {
         Subject::IssuerSubject { issuer, sub } => (
             "instance_id = $1 AND issuer = $2 AND sub = $3",
@@ -230,12 +358,13 @@ pub async fn end_for_subject(
             vec![*email],
         ),
     };
-    let count = format!("SELECT COUNT(*) FROM users WHERE {matching}");
-    let mut known = sqlx::query_scalar::<_, i64>(&count).bind(instance.as_str());
+    let select = format!("SELECT id FROM users WHERE {matching}");
+    let mut known = sqlx::query_scalar::<_, i64>(&select).bind(instance.as_str());
     for value in &values {
         known = known.bind(*value);
     }
-    if known.fetch_one(&mut *conn).await? == 0 {
+    let users = known.fetch_all(&mut *conn).await?;
+    if users.is_empty() {
         return Ok(None);
     }
     let delete =
@@ -244,8 +373,14 @@ pub async fn end_for_subject(
     for value in &values {
         ended = ended.bind(*value);
     }
-    let ended = ended.execute(&mut *conn).await?.rows_affected();
-    Ok(Some(ended))
+    let count = ended.execute(&mut *conn).await?.rows_affected();
+    let mut stale = Vec::with_capacity(users.len());
+    for user in users {
+        let what = Invalidation::User(user);
+        invalidation::publish(conn, &what).await?;
+        stale.push(what);
+    }
+    Ok(Some(Ended { count, stale }))
 }
 
 /// Ends every session signed in through `instance`: it is being disabled, and re-enabling it
@@ -258,9 +393,10 @@ pub async fn end_for_instance(
         "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE instance_id = $1)",
     )
     .bind(instance.as_str())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
+    invalidation::publish(conn, &Invalidation::Instance(instance.as_str().to_owned())).await?;
     Ok(ended)
 }
 
@@ -274,13 +410,15 @@ pub async fn end_for_tenant(
          JOIN instances i ON i.id = u.instance_id WHERE i.tenant_slug = $1)",
     )
     .bind(tenant.as_str())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
+    invalidation::publish(conn, &Invalidation::Tenant(tenant.as_str().to_owned())).await?;
     Ok(ended)
 }
 
-/// Deletes the sessions past their absolute or idle limit, off the request path.
+/// Deletes the sessions past their absolute or idle limit, off the request path. Every cache
+/// refuses them already, so nothing is published.
 pub async fn sweep_ended(db: &Db, policy: &SessionPolicy) -> Result<u64, sqlx::Error> {
     let now = policy.clock.now();
     let swept = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
