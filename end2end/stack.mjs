@@ -19,7 +19,7 @@ const run = promisify(execFile);
 /**
  * Starts the simulator with `config`, registers its orgs and clients in orgpass's database,
  * starts `orgpass serve` and waits until it answers.
- * Returns `{ baseUrl, orgpassPid, firstEmail, issuers: { slug: issuer }, stop }`.
+ * Returns `{ baseUrl, orgpassPid, dataDir, firstEmail, issuers: { slug: issuer }, stop }`.
  */
 export async function startStack({ config: configPath, listen, dataDir, fresh = false, orgpass }) {
   const baseUrl = `http://${listen}`;
@@ -61,7 +61,7 @@ export async function startStack({ config: configPath, listen, dataDir, fresh = 
     const server = spawn(orgpass, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     watch('orgpass', server);
     await waitForServer(baseUrl);
-    return { baseUrl, orgpassPid: server.pid, firstEmail: config.orgs[0]?.users[0]?.email, issuers, stop };
+    return { baseUrl, orgpassPid: server.pid, dataDir: dir, firstEmail: config.orgs[0]?.users[0]?.email, issuers, stop };
   } catch (error) {
     stop();
     throw error;
