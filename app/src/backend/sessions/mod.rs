@@ -170,8 +170,9 @@ impl Sessions {
 
 /// Records the user (keyed on instance, issuer and sub), opens a new session and ends the
 /// browser's `previous` one, in one round trip to the database: a data-modifying `WITH` on
-/// PostgreSQL; statements in one call on SQLite, which has no such `WITH`. A new token at every
-/// sign-in: a cookie planted before sign-in is never promoted (no fixation).
+/// PostgreSQL; statements in one call on SQLite, which has no such `WITH`. A second one, only
+/// when there was a previous session, tells the other servers that it ended. A new token at
+/// every sign-in: a cookie planted before sign-in is never promoted (no fixation).
 ///
 /// On SQLite each statement commits on its own. The states between them (the user recorded,
 /// no new session; the new session open, the old one not yet ended) are harmless; a
