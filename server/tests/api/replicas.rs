@@ -9,28 +9,17 @@ use app::backend::audit::Actor;
 use app::backend::registry::{self, TenantChanges, TenantStatus};
 use app::backend::sessions::invalidation::FRESHNESS;
 use app::domain::{InstanceId, TenantSlug};
-use reqwest::{StatusCode, Url};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::storage::postgres_pass;
 use crate::helpers::{
     ACME_OKTA, ADA, Browser, GLOBEX_ENG, GLOBEX_OPS, INSTANCES, Replica, SESSION_COOKIE, TestApp,
-    spawn_app, within_feed_delay,
+    session_status_with, spawn_app, within_feed_delay,
 };
 
 const OK: StatusCode = StatusCode::OK;
 const GONE: StatusCode = StatusCode::UNAUTHORIZED;
-
-/// `GET /api/session` on `base` with only this session cookie.
-async fn status_with(base: &Url, token: &str) -> StatusCode {
-    reqwest::Client::new()
-        .get(base.join("/api/session").unwrap())
-        .header("cookie", format!("{SESSION_COOKIE}={token}"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
 
 /// A browser signed in through `instance` on the first server, whose session both servers
 /// have checked (so both hold it in memory).
@@ -50,7 +39,7 @@ async fn signed_in_on_both(app: &TestApp, replica: &Replica, instance: &str) -> 
 async fn refused_on_both_soon(app: &TestApp, replica: &Replica, token: &str, what: &str) {
     for base in [&app.base_url, &replica.base_url] {
         within_feed_delay(&format!("{what} on {base}"), async || {
-            status_with(base, token).await == GONE
+            session_status_with(base, token).await == GONE
         })
         .await;
     }
@@ -76,9 +65,9 @@ async fn signing_out_is_refused_at_once_where_it_happened_and_within_a_second_on
 
     browser.logout().await;
 
-    assert_eq!(status_with(&app.base_url, &token).await, GONE);
+    assert_eq!(session_status_with(&app.base_url, &token).await, GONE);
     let took = within_feed_delay("the sign-out on the replica", async || {
-        status_with(&replica.base_url, &token).await == GONE
+        session_status_with(&replica.base_url, &token).await == GONE
     })
     .await;
     println!("the replica refused the signed-out session after {took:?}");
@@ -108,7 +97,7 @@ async fn a_universal_logout_received_by_one_server_ends_the_session_on_both() {
         .await;
     assert_eq!(answer["status"], 204, "{answer}");
 
-    assert_eq!(status_with(&app.base_url, &token).await, GONE);
+    assert_eq!(session_status_with(&app.base_url, &token).await, GONE);
     refused_on_both_soon(&app, &replica, &token, "the Universal Logout").await;
 }
 
@@ -120,7 +109,7 @@ async fn signing_in_again_ends_the_browsers_previous_session_on_both() {
 
     browser.sign_in_ok(ACME_OKTA).await;
 
-    assert_eq!(status_with(&app.base_url, &previous).await, GONE);
+    assert_eq!(session_status_with(&app.base_url, &previous).await, GONE);
     refused_on_both_soon(&app, &replica, &previous, "the replaced session").await;
     assert_eq!(browser.on(&replica.base_url).session().await.0, OK);
 }
@@ -152,8 +141,8 @@ async fn disabling_or_removing_an_instance_and_suspending_an_org_end_exactly_the
     refused_on_both_soon(&app, &replica, &acme, "suspending acme").await;
 
     // Untouched so far: the session of globex-ops.
-    assert_eq!(status_with(&app.base_url, &ops).await, OK);
-    assert_eq!(status_with(&replica.base_url, &ops).await, OK);
+    assert_eq!(session_status_with(&app.base_url, &ops).await, OK);
+    assert_eq!(session_status_with(&replica.base_url, &ops).await, OK);
 
     let globex_ops = InstanceId::parse(GLOBEX_OPS).unwrap();
     registry::remove_instance(&app.db, &globex_ops, &operator)
@@ -203,14 +192,14 @@ async fn a_session_kept_busy_on_one_server_is_not_idle_on_the_other() {
     // The harness's idle timeout is 1800 s: used at 1000 s on the first server only, the
     // session was last seen on the replica 2000 s ago at 2000 s.
     advance_both(1000);
-    assert_eq!(status_with(&app.base_url, &token).await, OK);
+    assert_eq!(session_status_with(&app.base_url, &token).await, OK);
     advance_both(1000);
-    assert_eq!(status_with(&replica.base_url, &token).await, OK);
+    assert_eq!(session_status_with(&replica.base_url, &token).await, OK);
 
     // Then unused anywhere for longer than the idle timeout.
     advance_both(1801);
-    assert_eq!(status_with(&app.base_url, &token).await, GONE);
-    assert_eq!(status_with(&replica.base_url, &token).await, GONE);
+    assert_eq!(session_status_with(&app.base_url, &token).await, GONE);
+    assert_eq!(session_status_with(&replica.base_url, &token).await, GONE);
 }
 
 #[tokio::test]
@@ -223,13 +212,13 @@ async fn a_busy_session_ends_at_its_absolute_lifetime_on_both() {
     for _ in 0..3 {
         app.clock.advance(Duration::from_secs(1000));
         replica.clock.advance(Duration::from_secs(1000));
-        assert_eq!(status_with(&app.base_url, &token).await, OK);
-        assert_eq!(status_with(&replica.base_url, &token).await, OK);
+        assert_eq!(session_status_with(&app.base_url, &token).await, OK);
+        assert_eq!(session_status_with(&replica.base_url, &token).await, OK);
     }
     app.clock.advance(Duration::from_secs(600));
     replica.clock.advance(Duration::from_secs(600));
-    assert_eq!(status_with(&app.base_url, &token).await, GONE);
-    assert_eq!(status_with(&replica.base_url, &token).await, GONE);
+    assert_eq!(session_status_with(&app.base_url, &token).await, GONE);
+    assert_eq!(session_status_with(&replica.base_url, &token).await, GONE);
 }
 
 #[tokio::test]
@@ -242,7 +231,7 @@ async fn when_the_postgresql_invalidation_channel_drops_sessions_are_checked_aga
     let browser = app.browser();
     browser.sign_in_ok(ACME_OKTA).await;
     let token = browser.cookie(SESSION_COOKIE).expect("no session cookie");
-    assert_eq!(status_with(&app.base_url, &token).await, OK);
+    assert_eq!(session_status_with(&app.base_url, &token).await, OK);
 
     let terminated: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -260,13 +249,13 @@ async fn when_the_postgresql_invalidation_channel_drops_sessions_are_checked_aga
 
     within_feed_delay(
         "the session deleted while the channel was down",
-        async || status_with(&app.base_url, &token).await == GONE,
+        async || session_status_with(&app.base_url, &token).await == GONE,
     )
     .await;
     // And once the channel is back (it reconnects within a few heartbeats), the memory of
     // the time before does not return.
     let watched = std::time::Instant::now();
     while watched.elapsed() < FRESHNESS {
-        assert_eq!(status_with(&app.base_url, &token).await, GONE);
+        assert_eq!(session_status_with(&app.base_url, &token).await, GONE);
     }
 }

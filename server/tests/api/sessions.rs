@@ -10,20 +10,9 @@ use app::domain::{InstanceId, TenantSlug};
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    ACME_OKTA, ADA, Browser, GLOBEX_ENG, GLOBEX_OPS, GRACE, SESSION_COOKIE, TestApp, spawn_app,
-    within_feed_delay,
+    ACME_OKTA, ADA, Browser, GLOBEX_ENG, GLOBEX_OPS, GRACE, SESSION_COOKIE, session_status_with,
+    spawn_app, within_feed_delay,
 };
-
-/// `GET /api/session` with only this cookie, from a client that is not the browser.
-async fn session_status_with(app: &TestApp, token: &str) -> StatusCode {
-    reqwest::Client::new()
-        .get(app.url("/api/session"))
-        .header("cookie", format!("{SESSION_COOKIE}={token}"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
 
 fn session_token(browser: &Browser) -> String {
     browser
@@ -53,7 +42,7 @@ async fn a_session_cookie_planted_before_sign_in_is_never_the_session_after_it()
         assert_ne!(token, planted, "the planted value became the session");
         assert_eq!(browser.session().await.1["sub"], ADA.sub);
         assert_eq!(
-            session_status_with(&app, &planted).await,
+            session_status_with(&app.base_url, &planted).await,
             StatusCode::UNAUTHORIZED,
             "{planted:?}"
         );
@@ -95,7 +84,7 @@ async fn signing_in_again_ends_the_browsers_previous_session() {
     assert_ne!(session_token(&browser), first);
     assert_eq!(browser.session().await.1["instance_id"], GLOBEX_ENG);
     assert_eq!(
-        session_status_with(&app, &first).await,
+        session_status_with(&app.base_url, &first).await,
         StatusCode::UNAUTHORIZED,
         "the session of the first sign-in outlived the second"
     );

@@ -11,24 +11,15 @@ use leptos::server_fn::ServerFn;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
-use crate::helpers::{ACME_OKTA, ADA, Browser, SESSION_COOKIE, TestApp, query_param, spawn_app};
+use crate::helpers::{
+    ACME_OKTA, ADA, Browser, SESSION_COOKIE, TestApp, query_param, session_status_with, spawn_app,
+};
 
 /// The claims of a JWT, unverified: for looking at what the app handed out.
 fn jwt_claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).expect("not a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("not base64url"))
         .expect("claims are not JSON")
-}
-
-/// `GET /api/session` with only this cookie, from a client that is not the browser.
-async fn session_status_with(app: &TestApp, token: &str) -> StatusCode {
-    reqwest::Client::new()
-        .get(app.url("/api/session"))
-        .header("cookie", format!("{SESSION_COOKIE}={token}"))
-        .send()
-        .await
-        .unwrap()
-        .status()
 }
 
 /// Signs in through acme-okta and returns the session token.
@@ -42,7 +33,10 @@ async fn signing_out_ends_the_session_and_sends_the_browser_to_oktas_end_session
     let app = spawn_app().await;
     let browser = app.browser();
     let token = signed_in(&browser).await;
-    assert_eq!(session_status_with(&app, &token).await, StatusCode::OK);
+    assert_eq!(
+        session_status_with(&app.base_url, &token).await,
+        StatusCode::OK
+    );
 
     let logout = browser.logout().await;
 
@@ -84,7 +78,7 @@ async fn signing_out_ends_the_session_and_sends_the_browser_to_oktas_end_session
     assert_eq!(removal.value(), "");
     assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        session_status_with(&app, &token).await,
+        session_status_with(&app.base_url, &token).await,
         StatusCode::UNAUTHORIZED,
         "the old cookie, replayed, still works"
     );

@@ -115,9 +115,17 @@ impl Sessions {
         id_token: &str,
         previous: Option<&str>,
     ) -> Result<SessionToken, sqlx::Error> {
-        let token = sign_in(conn, identity, id_token, previous, &self.policy).await?;
-        if let Some(previous) = previous {
-            self.cache.evict(&Invalidation::Session(digest(previous)));
+        let previous_hash = previous.map(digest);
+        let token = sign_in(
+            conn,
+            identity,
+            id_token,
+            previous_hash.as_deref(),
+            &self.policy,
+        )
+        .await?;
+        if let Some(previous_hash) = previous_hash {
+            self.cache.evict(&Invalidation::Session(previous_hash));
         }
         Ok(token)
     }
@@ -169,7 +177,7 @@ impl Sessions {
 }
 
 /// Records the user (keyed on instance, issuer and sub), opens a new session and ends the
-/// browser's `previous` one, in one round trip to the database: a data-modifying `WITH` on
+/// browser's previous one (by the digest of its token), in one round trip to the database: a data-modifying `WITH` on
 /// PostgreSQL; statements in one call on SQLite, which has no such `WITH`. A second one, only
 /// when there was a previous session, tells the other servers that it ended. A new token at
 /// every sign-in: a cookie planted before sign-in is never promoted (no fixation).
@@ -182,7 +190,7 @@ async fn sign_in(
     conn: &mut AnyConnection,
     identity: &VerifiedIdentity,
     id_token: &str,
-    previous: Option<&str>,
+    previous_hash: Option<&str>,
     policy: &SessionPolicy,
 ) -> Result<SessionToken, sqlx::Error> {
     const UPSERT_USER: &str = "INSERT INTO users \
@@ -219,11 +227,11 @@ async fn sign_in(
         .bind(at.saturating_add(SessionPolicy::secs(policy.absolute_ttl)))
         .bind(id_token)
         // No stored digest is empty: without a previous session nothing is deleted.
-        .bind(previous.map(digest).unwrap_or_default())
+        .bind(previous_hash.unwrap_or_default())
         .execute(&mut *conn)
         .await?;
-    if let Some(previous) = previous {
-        invalidation::publish(conn, &Invalidation::Session(digest(previous))).await?;
+    if let Some(previous_hash) = previous_hash {
+        invalidation::publish(conn, &Invalidation::Session(previous_hash.to_owned())).await?;
     }
     Ok(SessionToken(SecretString::from(token)))
 }

@@ -413,6 +413,18 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 }
 
 /// Replaces (or adds) one query parameter of `url`.
+/// `GET /api/session` on the server at `base` with only this session cookie, from a client
+/// that is not the browser.
+pub async fn session_status_with(base: &Url, token: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(base.join("/api/session").unwrap())
+        .header("cookie", format!("{SESSION_COOKIE}={token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 pub fn with_query_param(url: &Url, name: &str, value: &str) -> Url {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
