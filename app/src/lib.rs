@@ -10,11 +10,14 @@ mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::provide_session;
-use pages::{HomePage, NotFound, OrgPage, SignedOutPage};
+use pages::{
+    AdminsPage, AuditPage, HomePage, InstancesPage, NotFound, OrgPage, SettingsLayout,
+    SignedOutPage,
+};
 
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,6 +58,11 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("o"), ParamSegment("slug")) view=OrgPage/>
                     <Route path=StaticSegment("signed-out") view=SignedOutPage/>
+                    <ParentRoute path=StaticSegment("settings") view=SettingsLayout>
+                        <Route path=StaticSegment("") view=InstancesPage/>
+                        <Route path=StaticSegment("admins") view=AdminsPage/>
+                        <Route path=StaticSegment("audit") view=AuditPage/>
+                    </ParentRoute>
                 </Routes>
             </main>
         </Router>

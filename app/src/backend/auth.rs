@@ -7,8 +7,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
+use super::audit::Actor;
 use super::sessions::SignedInUser;
-use super::{AppState, cookies};
+use super::{AppState, admins, cookies};
+use crate::domain::TenantSlug;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -18,6 +20,9 @@ pub enum AuthError {
     /// A session cookie that names no live session: expired, signed out or forged (401).
     #[error("your session has ended; sign in again")]
     SessionEnded,
+    /// Signed in, but not an admin of the org they signed in to (403).
+    #[error("only an admin of your organization can do this")]
+    NotAdmin,
     /// Storage failed (500); logged, not shown.
     #[error("internal error")]
     Internal(#[source] sqlx::Error),
@@ -27,6 +32,7 @@ impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let status = match self {
             Self::NotSignedIn | Self::SessionEnded => StatusCode::UNAUTHORIZED,
+            Self::NotAdmin => StatusCode::FORBIDDEN,
             Self::Internal(ref error) => {
                 tracing::error!(%error, "session lookup failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -57,6 +63,49 @@ pub async fn maybe_user(
         Ok(Some(user)) => Ok(Some(user)),
         Ok(None) => Err(AuthError::SessionEnded),
         Err(error) => Err(AuthError::Internal(error)),
+    }
+}
+
+/// An admin of the org the session signed in to, and that org: every admin server function
+/// works on this tenant only, so another org's instances, people and events are out of reach.
+pub struct TenantAdmin {
+    pub user: SignedInUser,
+    pub tenant: TenantSlug,
+}
+
+impl TenantAdmin {
+    /// Who the audit trail says acted.
+    pub fn actor(&self) -> Actor {
+        let who = self.user.email.as_deref().unwrap_or(&self.user.sub);
+        Actor::TenantAdmin(who.to_owned())
+    }
+}
+
+/// The request's session if it belongs to an admin; 401 without a live session, 403 otherwise.
+pub async fn tenant_admin(parts: &mut Parts, app: &AppState) -> Result<TenantAdmin, AuthError> {
+    let user = maybe_user(parts, app)
+        .await?
+        .ok_or(AuthError::NotSignedIn)?;
+    if !admins::is_admin(&app.db, user.user_id)
+        .await
+        .map_err(AuthError::Internal)?
+    {
+        return Err(AuthError::NotAdmin);
+    }
+    let tenant = TenantSlug::parse(&user.tenant)
+        .map_err(|e| AuthError::Internal(sqlx::Error::Decode(e.0.into())))?;
+    Ok(TenantAdmin { user, tenant })
+}
+
+impl<S> FromRequestParts<S> for TenantAdmin
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        tenant_admin(parts, &AppState::from_ref(state)).await
     }
 }
 

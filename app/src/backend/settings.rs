@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use url::{Host, Url};
+
+use super::registry::Instance;
 
 use crate::domain::{InstanceId, InvalidValue, IssuerPolicy};
 
@@ -78,10 +81,33 @@ impl PublicUrl {
         format!("{}/sso/{instance}/global-token-revocation", self.origin)
     }
 
+    /// What an org's admin pastes into Okta for one instance.
+    pub fn instance_urls(&self, instance: &Instance) -> InstanceUrls {
+        InstanceUrls {
+            sign_in_redirect_uri: self.callback_url(&instance.id),
+            initiate_login_uri: self.initiate_login_url(&instance.id),
+            sign_out_redirect_uri: instance
+                .post_logout_uri
+                .clone()
+                .unwrap_or_else(|| self.sign_out_redirect_url()),
+            global_token_revocation_uri: self.global_token_revocation_url(&instance.id),
+        }
+    }
+
     /// The one-time link a tenant admin opens to configure their instance.
     pub fn setup_url(&self, token: &str) -> String {
         format!("{}/setup/{token}", self.origin)
     }
+}
+
+/// The four URLs of an instance that Okta must know (a custom app integration made by hand
+/// takes them as they are; the OIN app builds them from the instance id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceUrls {
+    pub sign_in_redirect_uri: String,
+    pub initiate_login_uri: String,
+    pub sign_out_redirect_uri: String,
+    pub global_token_revocation_uri: String,
 }
 
 #[derive(Debug, Clone)]

@@ -19,10 +19,14 @@ pub fn SignedInCard(user: SessionView) -> impl IntoView {
                 <dt>"Okta instance"</dt>
                 <dd data-testid="user-instance">{user.instance_label}</dd>
             </dl>
-            // A plain form: signing out works before hydration and reloads the page after.
-            <form method="post" action="/logout">
-                <button type="submit" class="button secondary">"Sign out"</button>
-            </form>
+            <div class="actions">
+                // Admins only; the page tells anyone else so.
+                <a class="button secondary" href="/settings">"Organization settings"</a>
+                // A plain form: signing out works before hydration and reloads the page after.
+                <form method="post" action="/logout">
+                    <button type="submit" class="button secondary">"Sign out"</button>
+                </form>
+            </div>
         </section>
     }
 }

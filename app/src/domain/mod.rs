@@ -1,6 +1,7 @@
 //! Validate-on-parse newtypes: once a value has one of these types it is known to be well formed.
 //! The pure ones are shared with the browser; those that need server-only crates are `ssr`-gated.
 
+mod email_address;
 mod email_domain;
 mod instance_id;
 #[cfg(feature = "ssr")]
@@ -10,6 +11,7 @@ mod return_path;
 mod secret;
 mod tenant_slug;
 
+pub use email_address::EmailAddress;
 pub use email_domain::EmailDomain;
 pub use instance_id::InstanceId;
 #[cfg(feature = "ssr")]

@@ -5,7 +5,7 @@ use app::backend::audit::Actor;
 use app::backend::registry::{
     self, Instance, InstanceChanges, InstanceDetail, NewInstance, TokenAuthMethod,
 };
-use app::backend::settings::PublicUrl;
+use app::backend::settings::{InstanceUrls, PublicUrl};
 use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -187,22 +187,14 @@ impl UrlArgs {
 struct InstanceReport<T: Serialize> {
     #[serde(flatten)]
     instance: T,
-    sign_in_redirect_uri: String,
-    initiate_login_uri: String,
-    sign_out_redirect_uri: String,
-    global_token_revocation_uri: String,
+    #[serde(flatten)]
+    urls: InstanceUrls,
 }
 
 impl<T: Serialize> InstanceReport<T> {
     fn new(instance: T, of: &Instance, urls: &PublicUrl) -> Self {
         Self {
-            sign_in_redirect_uri: urls.callback_url(&of.id),
-            initiate_login_uri: urls.initiate_login_url(&of.id),
-            sign_out_redirect_uri: of
-                .post_logout_uri
-                .clone()
-                .unwrap_or_else(|| urls.sign_out_redirect_url()),
-            global_token_revocation_uri: urls.global_token_revocation_url(&of.id),
+            urls: urls.instance_urls(of),
             instance,
         }
     }
@@ -225,7 +217,7 @@ fn report(instance: Instance, urls: &PublicUrl, json: bool, heading: &str) -> Re
     print(json, &report, || {
         format!(
             "{heading}\n{}",
-            line(&report.instance, &report.sign_in_redirect_uri)
+            line(&report.instance, &report.urls.sign_in_redirect_uri)
         )
     })
 }
@@ -256,10 +248,10 @@ fn detail_text(report: &InstanceReport<InstanceDetail>) -> String {
         } else {
             "disabled"
         },
-        report.sign_in_redirect_uri,
-        report.initiate_login_uri,
-        report.sign_out_redirect_uri,
-        report.global_token_revocation_uri,
+        report.urls.sign_in_redirect_uri,
+        report.urls.initiate_login_uri,
+        report.urls.sign_out_redirect_uri,
+        report.urls.global_token_revocation_uri,
     ));
     for uri in &instance.extra_redirect_uris {
         text.push_str(&format!("\nAlso registered          {uri}"));
@@ -335,7 +327,7 @@ impl InstanceCommand {
                 print(json, &reports, || {
                     reports
                         .iter()
-                        .map(|r| line(&r.instance, &r.sign_in_redirect_uri))
+                        .map(|r| line(&r.instance, &r.urls.sign_in_redirect_uri))
                         .collect::<Vec<_>>()
                         .join("\n")
                 })

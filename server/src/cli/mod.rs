@@ -1,6 +1,7 @@
 //! The operator CLI: `orgpass serve` and the registry commands. Exit codes: 0 done,
 //! 2 bad input (with what to fix), 1 anything else.
 
+mod admin;
 mod import;
 mod instance;
 mod keys;
@@ -43,6 +44,9 @@ enum Command {
     /// Master keys sealing the client secrets at rest.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// An organization's tenant admins (support cases; admins manage them in the settings page).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// One-time links for a customer's admin to configure their own instance.
     #[command(subcommand, name = "setup-link")]
     SetupLink(setup_link::SetupLinkCommand),
@@ -111,6 +115,9 @@ impl Cli {
                 with_storage(storage, async |opened| command.run(opened).await).await
             }
             Command::Instance(command) => {
+                with_storage(storage, async |opened| command.run(opened).await).await
+            }
+            Command::Admin(command) => {
                 with_storage(storage, async |opened| command.run(opened).await).await
             }
             Command::SetupLink(command) => {

@@ -20,5 +20,6 @@ mod security_headers;
 mod sessions;
 mod sign_in;
 mod sign_out;
+mod tenant_admins;
 mod tile;
 mod universal_logout;

@@ -1,10 +1,11 @@
 //! The operator CLI, run as the real binary against a fresh SQLite directory or, in the
 //! PostgreSQL pass (`ORGPASS_TEST_STORAGE=postgres`), a fresh PostgreSQL database.
 //!
-//! `support` runs the binary. One module per command: `tenant`, `instance`, `import`
+//! `support` runs the binary. One module per command: `tenant`, `instance`, `admin`, `import`
 //! (`instance import`), `keys`, `setup_link`; `secrets` follows client secrets through all of
 //! them, `storage` checks where the data may live.
 
+mod admin;
 #[path = "../common/mod.rs"]
 mod common;
 mod import;

@@ -228,6 +228,36 @@ impl Cli {
         (secrets, audit)
     }
 
+    /// Records a sign-in of `email` through `instance`, as the callback does after every check
+    /// passed, so the person exists for `orgpass admin`.
+    pub async fn signed_in(&self, instance: &str, issuer: &str, email: &str) {
+        use app::backend::sessions::{SessionPolicy, Sessions, VerifiedIdentity};
+        use app::domain::{InstanceId, IssuerUrl};
+        let location = self.storage.args().location().expect("a valid location");
+        let db = app::backend::db::open(&location)
+            .await
+            .expect("the test database opens");
+        let policy = SessionPolicy {
+            absolute_ttl: std::time::Duration::from_secs(3600),
+            idle_timeout: std::time::Duration::from_secs(3600),
+            clock: Default::default(),
+        };
+        let identity = VerifiedIdentity {
+            instance: InstanceId::parse(instance).expect("an instance id"),
+            issuer: IssuerUrl::from_trusted_storage(issuer.to_owned()),
+            sub: format!("sub-{email}"),
+            name: None,
+            email: Some(email.to_owned()),
+        };
+        let mut conn = db.acquire().await.expect("a connection");
+        Sessions::new(policy, 0)
+            .sign_in(&mut conn, &identity, "id-token", None)
+            .await
+            .expect("the sign-in is recorded");
+        drop(conn);
+        db.close().await;
+    }
+
     pub fn transcript(&self) -> String {
         self.transcript.borrow().clone()
     }

@@ -21,7 +21,6 @@ use super::invalidation::Invalidation;
 /// One live session as the database showed it, and its idle clock on this replica.
 pub(super) struct CachedSession {
     pub(super) user: SignedInUser,
-    pub(super) user_id: i64,
     /// Unix seconds: the absolute end, which nothing extends.
     pub(super) expires_at: i64,
     /// Unix seconds of the last request on this replica.
@@ -112,7 +111,7 @@ impl SessionCache {
             Invalidation::User(user_id) => {
                 let user_id = *user_id;
                 self.entries
-                    .invalidate_entries_if(move |_, entry| entry.user_id == user_id)
+                    .invalidate_entries_if(move |_, entry| entry.user.user_id == user_id)
             }
             Invalidation::Instance(id) => {
                 let id = id.clone();
@@ -145,6 +144,7 @@ mod tests {
     fn session(user_id: i64, tenant: &str, instance: &str) -> CachedSession {
         CachedSession {
             user: SignedInUser {
+                user_id,
                 tenant: tenant.into(),
                 tenant_name: tenant.into(),
                 instance_id: instance.into(),
@@ -154,7 +154,6 @@ mod tests {
                 name: None,
                 email: None,
             },
-            user_id,
             expires_at: i64::MAX,
             last_seen: 0.into(),
             stored_last_seen: 0.into(),

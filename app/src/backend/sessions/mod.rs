@@ -81,6 +81,8 @@ pub struct VerifiedIdentity {
 /// The person behind a live session, and where they signed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedInUser {
+    /// The `users` row: who they are in (instance, issuer, sub).
+    pub user_id: i64,
     pub tenant: String,
     pub tenant_name: String,
     pub instance_id: String,
@@ -263,6 +265,7 @@ async fn find_stored(
     let last_seen: i64 = row.try_get("last_seen_at")?;
     Ok(Some(CachedSession {
         user: SignedInUser {
+            user_id: row.try_get("user_id")?,
             tenant: row.try_get("slug")?,
             tenant_name: row.try_get("display_name")?,
             instance_id: row.try_get("id")?,
@@ -272,7 +275,6 @@ async fn find_stored(
             name: row.try_get("name")?,
             email: row.try_get("email")?,
         },
-        user_id: row.try_get("user_id")?,
         expires_at: row.try_get("expires_at")?,
         last_seen: last_seen.into(),
         stored_last_seen: last_seen.into(),

@@ -6,10 +6,11 @@ use super::SsoError;
 use super::binding::BrowserBinding;
 use super::flows::PendingFlow;
 use super::provider::{IdTokenExpectations, Provider, Tokens};
-use crate::backend::AppState;
+use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::now;
 use crate::backend::registry::{self, InstanceCredentials, SecretSlot};
 use crate::backend::sessions::{SessionToken, VerifiedIdentity};
+use crate::backend::{AppState, admins};
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
 
 /// The authorization response's query parameters. Not `Debug`: it holds the code.
@@ -24,6 +25,8 @@ pub struct CallbackParams {
 
 pub struct SignedIn {
     pub session: SessionToken,
+    /// The email, else the subject: how the audit trail names them.
+    pub who: String,
     pub return_to: ReturnPath,
 }
 
@@ -57,6 +60,20 @@ pub async fn finish(
         .ok_or(SsoError::UnknownInstance)?;
     drop(conn);
 
+    let outcome = complete(app, params, &flow, &credentials, previous_session).await;
+    record_outcome(app, &credentials, &outcome).await;
+    outcome
+}
+
+/// What follows the flow's checks: everything that can go wrong here is the instance's
+/// business, so its admins see it in the audit trail.
+async fn complete(
+    app: &AppState,
+    params: CallbackParams,
+    flow: &PendingFlow,
+    credentials: &InstanceCredentials,
+    previous_session: Option<&str>,
+) -> Result<SignedIn, SsoError> {
     let provider = app.providers.provider(&flow.issuer).await?;
     check_response_issuer(
         params.iss.as_deref(),
@@ -78,7 +95,7 @@ pub async fn finish(
             "the instance's issuer changed during sign-in".into(),
         ));
     }
-    let tokens = exchange(app, &provider, &credentials, &flow, &code).await?;
+    let tokens = exchange(app, &provider, credentials, flow, &code).await?;
 
     let expected = IdTokenExpectations {
         client_id: &credentials.instance.client_id,
@@ -110,19 +127,58 @@ pub async fn finish(
         email: claims.email,
     };
 
+    let mut conn = app.sign_in_db.acquire().await?;
     let session = app
         .sessions
-        .sign_in(
-            &mut *app.sign_in_db.acquire().await?,
-            &identity,
-            &tokens.id_token,
-            previous_session,
-        )
+        .sign_in(&mut conn, &identity, &tokens.id_token, previous_session)
         .await?;
+    admins::honour_invitation(
+        &mut conn,
+        &identity.instance,
+        &identity.issuer,
+        &identity.sub,
+        identity.email.as_deref(),
+    )
+    .await?;
     Ok(SignedIn {
         session,
-        return_to: flow.return_to,
+        who: identity.email.unwrap_or(identity.sub),
+        return_to: flow.return_to.clone(),
     })
+}
+
+/// One audit event per sign-in that reached its instance: who signed in, or why not.
+/// Storage failures are ours, logged and not the admins' concern; so is a failure to record.
+async fn record_outcome(
+    app: &AppState,
+    credentials: &InstanceCredentials,
+    outcome: &Result<SignedIn, SsoError>,
+) {
+    let (actor, succeeded, detail) = match outcome {
+        Ok(signed_in) => (
+            Actor::EndUser(signed_in.who.clone()),
+            true,
+            format!("{} signed in", signed_in.who),
+        ),
+        Err(SsoError::Database(_) | SsoError::Registry(_)) => return,
+        Err(error) => (Actor::IdentityProvider, false, error.audit_reason()),
+    };
+    let instance = &credentials.instance;
+    let event = Event {
+        actor: &actor,
+        action: "sign_in",
+        tenant: Some(&instance.tenant),
+        instance: Some(&instance.id),
+        succeeded,
+        detail,
+    };
+    let recorded = match app.sign_in_db.acquire().await {
+        Ok(mut conn) => audit::record(&mut conn, event).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = recorded {
+        tracing::error!(%error, instance = %instance.id, "a sign-in's audit event was not recorded");
+    }
 }
 
 /// The code exchange with the instance's current secret; while Okta keeps two secrets active,

@@ -90,6 +90,16 @@ impl SsoError {
         }
     }
 
+    /// Why, for the org's admins in the audit trail: the detail, with what their Okta said,
+    /// on one line and at most 300 characters, since the IdP chose part of it.
+    pub fn audit_reason(&self) -> String {
+        self.to_string()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(300)
+            .collect()
+    }
+
     /// A short reason that is safe to show: no token contents, no internals.
     pub fn user_message(&self) -> String {
         match self {

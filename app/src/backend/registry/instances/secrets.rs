@@ -19,7 +19,7 @@ pub enum SecretSlot {
 }
 
 impl SecretSlot {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Current => "current",
             Self::Next => "next",

@@ -1,10 +1,12 @@
-//! Server functions the SPA calls, and the types that cross the wire. Each one authenticates,
-//! calls a `backend` module and maps the error: nothing else.
+//! What end users' pages call: who is signed in, an org's sign-in options, where a work email
+//! leads.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use server_fn::codec::JsonEncoding;
-use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+use super::ApiError;
+#[cfg(feature = "ssr")]
+use super::{app_state, request_parts, with_status};
 
 /// The signed-in user as the browser may see it (also the body of `GET /api/session`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,120 +45,12 @@ pub enum EmailRoute {
     NoMatch,
 }
 
-/// What a server function can fail with; every message is safe to show. The HTTP status of a
-/// server function's answer is the variant's (see [`with_status`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum ApiError {
-    /// Bad input; the message says what to fix (400).
-    #[error("{0}")]
-    Invalid(String),
-    /// No such thing, or one the caller may not see (404).
-    #[error("{0}")]
-    NotFound(String),
-    /// Not signed in, or the session ended (401).
-    #[error("{0}")]
-    Unauthorized(String),
-    /// Our fault; logged, never detailed (500).
-    #[error("something went wrong on our side; please try again")]
-    Internal,
-    #[error("could not reach the server: {0}")]
-    Transport(ServerFnErrorErr),
-}
-
-impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
-        Self::Transport(error)
-    }
-}
-
-#[cfg(feature = "ssr")]
-mod convert {
-    use super::ApiError;
-    use crate::backend::auth::AuthError;
-    use crate::backend::registry::RegistryError;
-    use crate::backend::sessions::SignedInUser;
-
-    impl From<SignedInUser> for super::SessionView {
-        fn from(user: SignedInUser) -> Self {
-            Self {
-                tenant: user.tenant,
-                tenant_name: user.tenant_name,
-                instance_id: user.instance_id,
-                instance_label: user.instance_label,
-                issuer: user.issuer,
-                sub: user.sub,
-                name: user.name,
-                email: user.email,
-            }
-        }
-    }
-
-    impl From<AuthError> for ApiError {
-        fn from(error: AuthError) -> Self {
-            match error {
-                AuthError::Internal(error) => {
-                    tracing::error!(%error, "session lookup failed");
-                    Self::Internal
-                }
-                other => Self::Unauthorized(other.to_string()),
-            }
-        }
-    }
-
-    impl From<RegistryError> for ApiError {
-        fn from(error: RegistryError) -> Self {
-            match error {
-                RegistryError::Invalid(invalid) => Self::Invalid(invalid.0),
-                RegistryError::UnknownTenant(_)
-                | RegistryError::UnknownInstance(_)
-                | RegistryError::UnknownSetupLink(_) => Self::NotFound(error.to_string()),
-                RegistryError::Conflict(message) => Self::Invalid(message),
-                RegistryError::BadRows(_) => Self::Invalid(error.to_string()),
-                RegistryError::Sealing(error) => {
-                    tracing::error!(%error, "a sealed secret did not open");
-                    Self::Internal
-                }
-                RegistryError::Database(error) => {
-                    tracing::error!(%error, "registry query failed");
-                    Self::Internal
-                }
-            }
-        }
-    }
-}
-
-/// Runs a server function's body and gives its answer the status of its error, so a bad input
-/// is a 4xx and not the framework's default 500.
-#[cfg(feature = "ssr")]
-async fn with_status<T>(
-    body: impl std::future::Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
-    use http::StatusCode;
-    let answer = body.await;
-    if let (Err(error), Some(response)) = (&answer, use_context::<leptos_axum::ResponseOptions>()) {
-        response.set_status(match error {
-            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Internal | ApiError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        });
-    }
-    answer
-}
-
-#[cfg(feature = "ssr")]
-fn app_state() -> Result<crate::backend::AppState, ApiError> {
-    use_context::<crate::backend::AppState>().ok_or(ApiError::Internal)
-}
-
 /// The signed-in user, `None` without a session; an ended session is an error. A fixed path,
 /// so load generators can call it.
 #[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SessionView>, ApiError> {
     let app = app_state()?;
-    let mut parts = use_context::<http::request::Parts>().ok_or(ApiError::Internal)?;
+    let mut parts = request_parts()?;
     let user = crate::backend::auth::maybe_user(&mut parts, &app).await?;
     Ok(user.map(SessionView::from))
 }
@@ -228,5 +122,21 @@ fn login_path(
         format!("/sso/{instance}/login")
     } else {
         format!("/sso/{instance}/login?{query}")
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::backend::sessions::SignedInUser> for SessionView {
+    fn from(user: crate::backend::sessions::SignedInUser) -> Self {
+        Self {
+            tenant: user.tenant,
+            tenant_name: user.tenant_name,
+            instance_id: user.instance_id,
+            instance_label: user.instance_label,
+            issuer: user.issuer,
+            sub: user.sub,
+            name: user.name,
+            email: user.email,
+        }
     }
 }

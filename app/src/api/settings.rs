@@ -1,0 +1,380 @@
+//! What the settings pages call. Every function authorizes on the server: the session must be
+//! an admin's ([`TenantAdmin`](crate::backend::auth::TenantAdmin)), and it acts on that
+//! admin's own org only, so another org's instances, people and events answer 404 like
+//! missing ones. No secret crosses the wire: secrets appear as hints ("set, ends in …WXYZ").
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+#[cfg(feature = "ssr")]
+use super::{app_state, request_parts, with_status};
+
+/// The settings page's first view: the org and its instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSettingsView {
+    pub tenant: String,
+    pub tenant_name: String,
+    pub instances: Vec<InstanceSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSummary {
+    pub id: String,
+    pub label: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub enabled: bool,
+    /// "set, ends in …WXYZ": never the secret.
+    pub secret_hint: String,
+    pub next_secret_hint: Option<String>,
+    /// "current" or "next": which secret Okta last accepted; `None` before the first sign-in.
+    pub working_secret: Option<String>,
+    pub token_auth_method: String,
+    pub urls: InstanceUrlsView,
+    pub last_sign_in_at: Option<i64>,
+    pub last_failure: Option<FailureView>,
+}
+
+/// What to paste into Okta for one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceUrlsView {
+    pub sign_in_redirect_uri: String,
+    pub initiate_login_uri: String,
+    pub sign_out_redirect_uri: String,
+    pub global_token_revocation_uri: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureView {
+    pub at: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonView {
+    pub user_id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub instance_label: String,
+    pub last_sign_in_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminView {
+    pub person: PersonView,
+    pub added_at: i64,
+    pub added_by: String,
+    /// The admin looking at the list.
+    pub is_me: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub email: String,
+    pub invited_at: i64,
+    pub invited_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminsView {
+    pub admins: Vec<AdminView>,
+    pub invitations: Vec<InvitationView>,
+}
+
+/// What adding an admin by email did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminAdded {
+    /// They had signed in: admin now.
+    Now(AdminView),
+    /// They become admin at their next sign-in through one of the org's instances.
+    Invited(InvitationView),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEventView {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub instance: Option<String>,
+    pub succeeded: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPageView {
+    pub events: Vec<AuditEventView>,
+    pub page: u32,
+    pub more: bool,
+}
+
+/// Events per page of the audit log.
+pub const AUDIT_PAGE_SIZE: u32 = 50;
+
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<crate::backend::auth::TenantAdmin, ApiError> {
+    let app = app_state()?;
+    let mut parts = request_parts()?;
+    Ok(crate::backend::auth::tenant_admin(&mut parts, &app).await?)
+}
+
+#[server]
+pub async fn org_settings() -> Result<OrgSettingsView, ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let app = app_state()?;
+        let overview = crate::backend::org_settings::overview(&app, &admin.tenant).await?;
+        Ok(OrgSettingsView::from(overview))
+    })
+    .await
+}
+
+#[server]
+pub async fn list_admins() -> Result<AdminsView, ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let app = app_state()?;
+        let list = crate::backend::admins::list(&app.db, &admin.tenant).await?;
+        Ok(AdminsView::new(list, admin.user.user_id))
+    })
+    .await
+}
+
+/// People of the org who signed in and are not admins, whose email contains `search`.
+#[server]
+pub async fn admin_candidates(search: String) -> Result<Vec<PersonView>, ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let app = app_state()?;
+        let people =
+            crate::backend::admins::candidates(&app.db, &admin.tenant, &search, 20).await?;
+        Ok(people.into_iter().map(PersonView::from).collect())
+    })
+    .await
+}
+
+#[server]
+pub async fn add_admin(user_id: i64) -> Result<AdminView, ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let app = app_state()?;
+        let added =
+            crate::backend::admins::add_user(&app.db, &admin.tenant, user_id, &admin.actor())
+                .await?;
+        Ok(AdminView::new(added, admin.user.user_id))
+    })
+    .await
+}
+
+#[server]
+pub async fn add_admin_by_email(email: String) -> Result<AdminAdded, ApiError> {
+    use crate::backend::admins::{self, Added};
+    with_status(async move {
+        let admin = admin().await?;
+        let email = crate::domain::EmailAddress::parse(&email)
+            .map_err(|invalid| ApiError::Invalid(invalid.0))?;
+        let app = app_state()?;
+        Ok(
+            match admins::add_by_email(&app.db, &admin.tenant, &email, &admin.actor()).await? {
+                Added::Now(added) => AdminAdded::Now(AdminView::new(added, admin.user.user_id)),
+                Added::Invited(invitation) => AdminAdded::Invited(invitation.into()),
+            },
+        )
+    })
+    .await
+}
+
+#[server]
+pub async fn remove_admin(user_id: i64) -> Result<(), ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let app = app_state()?;
+        crate::backend::admins::remove(&app.db, &admin.tenant, user_id, &admin.actor()).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[server]
+pub async fn revoke_admin_invitation(email: String) -> Result<(), ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let email = crate::domain::EmailAddress::parse(&email)
+            .map_err(|invalid| ApiError::Invalid(invalid.0))?;
+        let app = app_state()?;
+        crate::backend::admins::revoke_invitation(&app.db, &admin.tenant, &email, &admin.actor())
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// One page (from 0) of the org's events, newest first. Every filter is optional: the
+/// instance id, `succeeded` (true successes, false failures), and the period in Unix seconds
+/// (`from` inclusive, `until` exclusive).
+#[server]
+pub async fn audit_log(
+    instance: Option<String>,
+    succeeded: Option<bool>,
+    from: Option<i64>,
+    until: Option<i64>,
+    page: u32,
+) -> Result<AuditPageView, ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let filter = audit_filter(instance, succeeded, from, until, page)?;
+        let app = app_state()?;
+        let found =
+            crate::backend::audit::page(&app.db, &admin.tenant, &filter, page, AUDIT_PAGE_SIZE)
+                .await?;
+        Ok(AuditPageView {
+            events: found.events.into_iter().map(AuditEventView::from).collect(),
+            page,
+            more: found.more,
+        })
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn audit_filter(
+    instance: Option<String>,
+    succeeded: Option<bool>,
+    from: Option<i64>,
+    until: Option<i64>,
+    page: u32,
+) -> Result<crate::backend::audit::Filter, ApiError> {
+    let instance = instance
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .map(crate::domain::InstanceId::parse)
+        .transpose()
+        .map_err(|invalid| ApiError::Invalid(invalid.0))?;
+    if let (Some(from), Some(until)) = (from, until)
+        && from >= until
+    {
+        return Err(ApiError::Invalid(
+            "the start of the period must be before its end".to_owned(),
+        ));
+    }
+    if page > 10_000 {
+        return Err(ApiError::Invalid("page must be at most 10000".to_owned()));
+    }
+    Ok(crate::backend::audit::Filter {
+        instance,
+        succeeded,
+        from,
+        until,
+    })
+}
+
+#[cfg(feature = "ssr")]
+mod convert {
+    use super::*;
+    use crate::backend::admins::{Admin, AdminList, Invitation, Person};
+    use crate::backend::audit::RecordedEvent;
+    use crate::backend::org_settings::{InstanceStatus, Overview};
+
+    impl From<Overview> for OrgSettingsView {
+        fn from(overview: Overview) -> Self {
+            Self {
+                tenant: overview.tenant.slug.to_string(),
+                tenant_name: overview.tenant.display_name,
+                instances: overview
+                    .instances
+                    .into_iter()
+                    .map(InstanceSummary::from)
+                    .collect(),
+            }
+        }
+    }
+
+    impl From<InstanceStatus> for InstanceSummary {
+        fn from(status: InstanceStatus) -> Self {
+            let instance = status.detail.instance;
+            Self {
+                id: instance.id.to_string(),
+                label: instance.label,
+                issuer: instance.issuer.to_string(),
+                client_id: instance.client_id,
+                enabled: instance.enabled,
+                secret_hint: status.detail.client_secret,
+                next_secret_hint: status.detail.next_client_secret,
+                working_secret: instance.working_secret.map(|slot| slot.as_str().to_owned()),
+                token_auth_method: instance.token_auth_method.as_str().to_owned(),
+                urls: InstanceUrlsView {
+                    sign_in_redirect_uri: status.urls.sign_in_redirect_uri,
+                    initiate_login_uri: status.urls.initiate_login_uri,
+                    sign_out_redirect_uri: status.urls.sign_out_redirect_uri,
+                    global_token_revocation_uri: status.urls.global_token_revocation_uri,
+                },
+                last_sign_in_at: status.history.last_success_at,
+                last_failure: status
+                    .history
+                    .last_failure
+                    .map(|(at, reason)| FailureView { at, reason }),
+            }
+        }
+    }
+
+    impl From<Person> for PersonView {
+        fn from(person: Person) -> Self {
+            Self {
+                user_id: person.user_id,
+                name: person.name,
+                email: person.email,
+                instance_label: person.instance_label,
+                last_sign_in_at: person.last_sign_in_at,
+            }
+        }
+    }
+
+    impl AdminView {
+        pub(super) fn new(admin: Admin, me: i64) -> Self {
+            Self {
+                is_me: admin.person.user_id == me,
+                person: admin.person.into(),
+                added_at: admin.added_at,
+                added_by: admin.added_by,
+            }
+        }
+    }
+
+    impl From<Invitation> for InvitationView {
+        fn from(invitation: Invitation) -> Self {
+            Self {
+                email: invitation.email.into(),
+                invited_at: invitation.invited_at,
+                invited_by: invitation.invited_by,
+            }
+        }
+    }
+
+    impl AdminsView {
+        pub(super) fn new(list: AdminList, me: i64) -> Self {
+            Self {
+                admins: list
+                    .admins
+                    .into_iter()
+                    .map(|admin| AdminView::new(admin, me))
+                    .collect(),
+                invitations: list.invitations.into_iter().map(Into::into).collect(),
+            }
+        }
+    }
+
+    impl From<RecordedEvent> for AuditEventView {
+        fn from(event: RecordedEvent) -> Self {
+            Self {
+                id: event.id,
+                at: event.at,
+                actor: event.actor,
+                action: event.action,
+                instance: event.instance,
+                succeeded: event.outcome == "success",
+                detail: event.detail,
+            }
+        }
+    }
+}

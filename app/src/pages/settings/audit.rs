@@ -1,0 +1,171 @@
+use leptos::prelude::*;
+
+use super::OrgResource;
+use crate::api::{AuditEventView, audit_log};
+use crate::components::ErrorNotice;
+use crate::components::time::{start_of_day, utc};
+
+const SECS_PER_DAY: i64 = 86_400;
+
+/// Sign-ins and configuration changes, newest first, 50 a page, filtered by instance, outcome
+/// and period.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let OrgResource(org) = expect_context();
+    let instance = RwSignal::new(String::new());
+    let outcome = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let until = RwSignal::new(String::new());
+    let page = RwSignal::new(0_u32);
+    let query = move || {
+        (
+            Some(instance.get()).filter(|id| !id.is_empty()),
+            match outcome.get().as_str() {
+                "success" => Some(true),
+                "failure" => Some(false),
+                _ => None,
+            },
+            start_of_day(&from.get()),
+            // The end date is included: up to the start of the next day.
+            start_of_day(&until.get()).map(|day| day + SECS_PER_DAY),
+            page.get(),
+        )
+    };
+    let events = Resource::new(query, |(instance, succeeded, from, until, page)| {
+        audit_log(instance, succeeded, from, until, page)
+    });
+    // A new filter starts at the newest page.
+    let filter_changed = move |signal: RwSignal<String>| {
+        move |event| {
+            signal.set(event_target_value(&event));
+            page.set(0);
+        }
+    };
+    let instance_options = move || {
+        org.get().and_then(Result::ok).map(|org| {
+            org.instances
+                .into_iter()
+                .map(|i| view! { <option value=i.id>{i.label}</option> })
+                .collect_view()
+        })
+    };
+
+    view! {
+        <section class="card">
+            <h2>"Audit log"</h2>
+            <form class="filters" on:submit=|event| event.prevent_default()>
+                <div class="field">
+                    <label for="audit-instance">"Instance"</label>
+                    <select id="audit-instance" on:change=filter_changed(instance)>
+                        <option value="">"All instances"</option>
+                        {instance_options}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="audit-outcome">"Outcome"</label>
+                    <select id="audit-outcome" on:change=filter_changed(outcome)>
+                        <option value="">"All"</option>
+                        <option value="success">"Succeeded"</option>
+                        <option value="failure">"Failed"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="audit-from">"From"</label>
+                    <input id="audit-from" type="date" on:change=filter_changed(from)/>
+                </div>
+                <div class="field">
+                    <label for="audit-until">"Until"</label>
+                    <input id="audit-until" type="date" on:change=filter_changed(until)/>
+                </div>
+            </form>
+            <Transition fallback=|| view! { <p class="muted">"Loading events…"</p> }>
+                {move || Suspend::new(async move {
+                    match events.await {
+                        Ok(answer) => {
+                            let more = answer.more;
+                            view! {
+                                <EventList events=answer.events/>
+                                <Pager page more/>
+                            }
+                            .into_any()
+                        }
+                        Err(error) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn EventList(events: Vec<AuditEventView>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="muted" role="status">"No events match."</p> }.into_any();
+    }
+    view! {
+        <table class="events">
+            <thead>
+                <tr>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Who"</th>
+                    <th scope="col">"What"</th>
+                    <th scope="col">"Instance"</th>
+                    <th scope="col">"Outcome"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {events
+                    .into_iter()
+                    .map(|event| {
+                        let (outcome, class) = if event.succeeded {
+                            ("Succeeded", "badge ok")
+                        } else {
+                            ("Failed", "badge bad")
+                        };
+                        view! {
+                            <tr>
+                                <td data-label="When">{utc(event.at)}</td>
+                                <td data-label="Who">{event.actor}</td>
+                                <td data-label="What">
+                                    <div>
+                                        <span class="action">{event.action}</span>
+                                        <span class="detail">{event.detail}</span>
+                                    </div>
+                                </td>
+                                <td data-label="Instance">{event.instance.unwrap_or_default()}</td>
+                                <td data-label="Outcome"><span class=class>{outcome}</span></td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn Pager(page: RwSignal<u32>, more: bool) -> impl IntoView {
+    let current = page.get_untracked();
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <button
+                type="button"
+                class="button small secondary"
+                disabled=current == 0
+                on:click=move |_| page.update(|p| *p = p.saturating_sub(1))
+            >
+                "Newer"
+            </button>
+            <span class="muted small">"Page " {current + 1}</span>
+            <button
+                type="button"
+                class="button small secondary"
+                disabled=!more
+                on:click=move |_| page.update(|p| *p += 1)
+            >
+                "Older"
+            </button>
+        </nav>
+    }
+}

@@ -1,0 +1,101 @@
+use leptos::prelude::*;
+
+use super::OrgResource;
+use crate::api::InstanceSummary;
+use crate::components::time::utc;
+use crate::components::{CopyField, ErrorNotice};
+
+/// One card per instance: its state, its secrets' hints, how sign-ins went, and what to paste
+/// into Okta.
+#[component]
+pub fn InstancesPage() -> impl IntoView {
+    let OrgResource(org) = expect_context();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading instances…"</p> }>
+            {move || Suspend::new(async move {
+                match org.await {
+                    Ok(org) if org.instances.is_empty() => view! {
+                        <p class="card muted">"This organization has no instance yet."</p>
+                    }
+                    .into_any(),
+                    Ok(org) => org
+                        .instances
+                        .into_iter()
+                        .map(|instance| view! { <InstanceCard instance/> })
+                        .collect_view()
+                        .into_any(),
+                    Err(error) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
+    let (state, state_class) = if instance.enabled {
+        ("Enabled", "badge ok")
+    } else {
+        ("Disabled", "badge off")
+    };
+    let last_sign_in = instance
+        .last_sign_in_at
+        .map_or_else(|| "None yet".to_owned(), utc);
+    let secret_in_use = match instance.working_secret.as_deref() {
+        Some("next") => "The next secret (promote it to finish the rotation)",
+        Some(_) => "The current secret",
+        None => "Not known until the first sign-in",
+    };
+    let next_secret = instance
+        .next_secret_hint
+        .unwrap_or_else(|| "none".to_owned());
+    let failure = instance.last_failure.map(|failure| {
+        view! {
+            <div class="notice warn">
+                <p class="notice-title">"Last failed sign-in · " {utc(failure.at)}</p>
+                <p class="reason">{failure.reason}</p>
+            </div>
+        }
+    });
+    let urls = instance.urls;
+    let heading = format!("instance-{}", instance.id);
+    let labelled_by = heading.clone();
+    view! {
+        <section class="card instance" aria-labelledby=labelled_by>
+            <div class="instance-head">
+                <h2 id=heading>{instance.label}</h2>
+                <span class=state_class>{state}</span>
+            </div>
+            <dl class="facts">
+                <dt>"Okta domain"</dt>
+                <dd>{instance.issuer}</dd>
+                <dt>"Client ID"</dt>
+                <dd><code>{instance.client_id}</code></dd>
+                <dt>"Client secret"</dt>
+                <dd>{instance.secret_hint}</dd>
+                <dt>"Next secret"</dt>
+                <dd>{next_secret}</dd>
+                <dt>"Secret in use"</dt>
+                <dd>{secret_in_use}</dd>
+                <dt>"Last sign-in"</dt>
+                <dd>{last_sign_in}</dd>
+            </dl>
+            {failure}
+            <h3>"What to enter in Okta"</h3>
+            <p class="muted small">
+                "In the Orgpass app from the Okta Integration Network, enter the instance ID. For \
+                 an app integration you created yourself, enter the four URLs."
+            </p>
+            <div class="copy-list">
+                <CopyField label="Orgpass instance ID" value=instance.id/>
+                <CopyField label="Sign-in redirect URI" value=urls.sign_in_redirect_uri/>
+                <CopyField label="Initiate login URI" value=urls.initiate_login_uri/>
+                <CopyField label="Sign-out redirect URI" value=urls.sign_out_redirect_uri/>
+                <CopyField
+                    label="Global token revocation endpoint"
+                    value=urls.global_token_revocation_uri
+                />
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,82 @@
+//! The tenant admins' settings pages under `/settings`. The guard here only decides what to
+//! show; every server function they call authorizes on its own.
+
+mod admins;
+mod audit;
+mod instances;
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet};
+
+pub use admins::AdminsPage;
+pub use audit::AuditPage;
+pub use instances::InstancesPage;
+
+use crate::api::{ApiError, OrgSettingsView, org_settings};
+use crate::components::ErrorNotice;
+
+/// The org's settings, loaded once for every tab; a tab that changes them refetches it.
+#[derive(Clone, Copy)]
+pub struct OrgResource(pub Resource<Result<OrgSettingsView, ApiError>>);
+
+/// The frame of every settings tab: the org's name, the tabs, and the way in or the refusal
+/// for those who may not see it.
+#[component]
+pub fn SettingsLayout() -> impl IntoView {
+    let org = Resource::new(|| (), |()| org_settings());
+    provide_context(OrgResource(org));
+    view! {
+        <div class="settings">
+            <Suspense fallback=|| view! { <p class="muted">"Loading settings…"</p> }>
+                {move || Suspend::new(async move {
+                    match org.await {
+                        Ok(org) => view! {
+                            <header class="settings-head">
+                                <p class="eyebrow">"Organization settings"</p>
+                                <h1>{org.tenant_name}</h1>
+                            </header>
+                            <nav class="tabs" aria-label="Settings">
+                                <A href="/settings" exact=true>"Instances"</A>
+                                <A href="/settings/admins">"Admins"</A>
+                                <A href="/settings/audit">"Audit log"</A>
+                            </nav>
+                            <Outlet/>
+                        }
+                        .into_any(),
+                        Err(ApiError::Unauthorized(_)) => view! { <SignInFirst/> }.into_any(),
+                        Err(ApiError::Forbidden(_)) => view! { <AdminsOnly/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn SignInFirst() -> impl IntoView {
+    view! {
+        <section class="card narrow">
+            <h1>"Sign in to manage your organization"</h1>
+            <p class="muted">
+                "Organization settings are for your organization's admins. Sign in with your work \
+                 email first."
+            </p>
+            <a class="button" href="/?return_to=%2Fsettings">"Sign in"</a>
+        </section>
+    }
+}
+
+#[component]
+fn AdminsOnly() -> impl IntoView {
+    view! {
+        <section class="card narrow">
+            <h1>"Only admins can see this"</h1>
+            <p class="muted" role="alert">
+                "You are signed in, but you are not an admin of your organization. Ask one of its \
+                 admins to add you."
+            </p>
+            <a class="button secondary" href="/">"Back"</a>
+        </section>
+    }
+}
