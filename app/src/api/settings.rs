@@ -109,6 +109,25 @@ pub struct AuditPageView {
     pub more: bool,
 }
 
+/// A client secret on its way from the admin's browser to the server: sent once, never sent
+/// back, and not printable, so a log of the request cannot show it.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretField(pub String);
+
+impl std::fmt::Debug for SecretField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretField(redacted)")
+    }
+}
+
+/// What removing an instance takes with it, for the confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalView {
+    pub users: i64,
+    pub sessions: i64,
+}
+
 /// Events per page of the audit log.
 pub const AUDIT_PAGE_SIZE: u32 = 50;
 
@@ -208,6 +227,186 @@ pub async fn revoke_admin_invitation(email: String) -> Result<(), ApiError> {
         Ok(())
     })
     .await
+}
+
+#[cfg(feature = "ssr")]
+fn instance_id(raw: &str) -> Result<crate::domain::InstanceId, ApiError> {
+    crate::domain::InstanceId::parse(raw).map_err(|invalid| ApiError::Invalid(invalid.0))
+}
+
+#[cfg(feature = "ssr")]
+fn client_secret(field: SecretField) -> Result<crate::domain::ClientSecret, ApiError> {
+    crate::domain::ClientSecret::new(field.0).map_err(|invalid| ApiError::Invalid(invalid.0))
+}
+
+/// Changes an instance's label, token authentication method, extra redirect URIs (one per
+/// line) and sign-out redirect URI (empty: the default).
+#[server]
+pub async fn update_instance_settings(
+    id: String,
+    label: String,
+    token_auth_method: String,
+    redirect_uris: String,
+    sign_out_uri: String,
+) -> Result<InstanceSummary, ApiError> {
+    use crate::backend::registry::{InstanceChanges, TokenAuthMethod};
+    with_status(async move {
+        let admin = admin().await?;
+        let id = instance_id(&id)?;
+        let method =
+            TokenAuthMethod::parse(&token_auth_method).map_err(|e| ApiError::Invalid(e.0))?;
+        let changes = InstanceChanges {
+            label: Some(label),
+            token_auth_method: Some(method),
+            extra_redirect_uris: Some(
+                redirect_uris
+                    .lines()
+                    .map(str::trim)
+                    .filter(|uri| !uri.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            post_logout_uri: Some(Some(sign_out_uri.trim().to_owned()).filter(|u| !u.is_empty())),
+            ..InstanceChanges::default()
+        };
+        let app = app_state()?;
+        let org = crate::backend::org_settings::update_instance(
+            &app,
+            &admin.tenant,
+            &id,
+            changes,
+            &admin.actor(),
+        )
+        .await?;
+        summary(&app, &admin.tenant, &org.id).await
+    })
+    .await
+}
+
+#[server]
+pub async fn set_instance_enabled(id: String, enabled: bool) -> Result<InstanceSummary, ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let id = instance_id(&id)?;
+        let app = app_state()?;
+        crate::backend::org_settings::set_enabled(
+            &app,
+            &admin.tenant,
+            &id,
+            enabled,
+            &admin.actor(),
+        )
+        .await?;
+        summary(&app, &admin.tenant, &id).await
+    })
+    .await
+}
+
+/// How many people and live sessions removing the instance would take with it.
+#[server]
+pub async fn instance_removal(id: String) -> Result<RemovalView, ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let id = instance_id(&id)?;
+        let app = app_state()?;
+        let impact = crate::backend::org_settings::removal_impact(&app, &admin.tenant, &id).await?;
+        Ok(RemovalView {
+            users: impact.users,
+            sessions: impact.sessions,
+        })
+    })
+    .await
+}
+
+#[server]
+pub async fn remove_org_instance(id: String) -> Result<(), ApiError> {
+    with_status(async move {
+        let admin = admin().await?;
+        let id = instance_id(&id)?;
+        let app = app_state()?;
+        crate::backend::org_settings::remove_instance(&app, &admin.tenant, &id, &admin.actor())
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Rotation, step 1: the secret Okta generated next, active alongside the current one. The
+/// next sign-in uses it if Okta refuses the current one.
+#[server]
+pub async fn stage_next_secret(
+    id: String,
+    secret: SecretField,
+) -> Result<InstanceSummary, ApiError> {
+    use crate::backend::registry::InstanceChanges;
+    with_status(async move {
+        let admin = admin().await?;
+        let id = instance_id(&id)?;
+        let changes = InstanceChanges {
+            next_secret: Some(Some(client_secret(secret)?)),
+            ..InstanceChanges::default()
+        };
+        let app = app_state()?;
+        crate::backend::org_settings::update_instance(
+            &app,
+            &admin.tenant,
+            &id,
+            changes,
+            &admin.actor(),
+        )
+        .await?;
+        summary(&app, &admin.tenant, &id).await
+    })
+    .await
+}
+
+/// Rotation, last step: the next secret becomes the current one and the old one is dropped
+/// (deactivate it in Okta then). `promote: false` drops the next secret instead.
+#[server]
+pub async fn finish_rotation(id: String, promote: bool) -> Result<InstanceSummary, ApiError> {
+    use crate::backend::registry::InstanceChanges;
+    with_status(async move {
+        let admin = admin().await?;
+        let id = instance_id(&id)?;
+        let changes = if promote {
+            InstanceChanges {
+                promote_next: true,
+                ..InstanceChanges::default()
+            }
+        } else {
+            InstanceChanges {
+                next_secret: Some(None),
+                ..InstanceChanges::default()
+            }
+        };
+        let app = app_state()?;
+        crate::backend::org_settings::update_instance(
+            &app,
+            &admin.tenant,
+            &id,
+            changes,
+            &admin.actor(),
+        )
+        .await?;
+        summary(&app, &admin.tenant, &id).await
+    })
+    .await
+}
+
+/// One instance as the Instances tab shows it, after a change.
+#[cfg(feature = "ssr")]
+async fn summary(
+    app: &crate::backend::AppState,
+    tenant: &crate::domain::TenantSlug,
+    id: &crate::domain::InstanceId,
+) -> Result<InstanceSummary, ApiError> {
+    crate::backend::org_settings::overview(app, tenant)
+        .await?
+        .instances
+        .into_iter()
+        .find(|status| status.detail.instance.id == *id)
+        .map(InstanceSummary::from)
+        .ok_or_else(|| ApiError::NotFound(format!("no instance '{id}'")))
 }
 
 /// One page (from 0) of the org's events, newest first. Every filter is optional: the

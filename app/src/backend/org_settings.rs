@@ -1,11 +1,16 @@
-//! What an org's admins see on their settings page, put together from the registry, the audit
-//! trail and the public URL. Always one org's: callers pass the admin's own tenant.
+//! What an org's admins see and change on their settings page, put together from the
+//! registry, the audit trail and the public URL. Always one org's: callers pass the admin's own
+//! tenant, and another org's instance is reported missing. Changes take effect on this server
+//! at the next request and on the others through the sessions' invalidation feed.
+
+use sqlx::Row;
 
 use super::AppState;
-use super::audit::{self, SignInHistory};
-use super::registry::{self, InstanceDetail, RegistryError, Tenant};
+use super::audit::{self, Actor, SignInHistory};
+use super::registry::{self, Instance, InstanceChanges, InstanceDetail, RegistryError, Tenant};
+use super::sessions::Invalidation;
 use super::settings::InstanceUrls;
-use crate::domain::TenantSlug;
+use crate::domain::{InstanceId, TenantSlug};
 
 /// The org and each of its instances, oldest first.
 pub struct Overview {
@@ -39,4 +44,120 @@ pub async fn overview(app: &AppState, tenant: &TenantSlug) -> Result<Overview, R
         tenant: found,
         instances,
     })
+}
+
+/// One of the org's instances; another org's is [`RegistryError::UnknownInstance`], exactly
+/// like a missing one.
+pub async fn instance_of(
+    app: &AppState,
+    tenant: &TenantSlug,
+    id: &InstanceId,
+) -> Result<Instance, RegistryError> {
+    registry::find_instance(&app.db, id)
+        .await?
+        .filter(|instance| instance.tenant == *tenant)
+        .ok_or_else(|| RegistryError::UnknownInstance(id.clone()))
+}
+
+/// What removing an instance takes with it.
+pub struct RemovalImpact {
+    pub users: i64,
+    pub sessions: i64,
+}
+
+pub async fn removal_impact(
+    app: &AppState,
+    tenant: &TenantSlug,
+    id: &InstanceId,
+) -> Result<RemovalImpact, RegistryError> {
+    instance_of(app, tenant, id).await?;
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM users WHERE instance_id = $1) AS users, \
+         (SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+          WHERE u.instance_id = $1) AS sessions",
+    )
+    .bind(id.as_str())
+    .fetch_one(&app.db)
+    .await?;
+    Ok(RemovalImpact {
+        users: row.try_get("users")?,
+        sessions: row.try_get("sessions")?,
+    })
+}
+
+/// Removes one of the org's instances with its people and sessions, unless every admin of the
+/// org signed in through it: the org would be locked out of its own settings.
+pub async fn remove_instance(
+    app: &AppState,
+    tenant: &TenantSlug,
+    id: &InstanceId,
+    actor: &Actor,
+) -> Result<(), RegistryError> {
+    instance_of(app, tenant, id).await?;
+    keeps_an_admin_without(app, tenant, id, "removing").await?;
+    registry::remove_instance(&app.db, id, actor).await?;
+    app.sessions
+        .forget_scope(&Invalidation::Instance(id.as_str().to_owned()));
+    Ok(())
+}
+
+/// Turns sign-in through one of the org's instances on or off. Disabling ends its sessions,
+/// and is refused when every admin signed in through it.
+pub async fn set_enabled(
+    app: &AppState,
+    tenant: &TenantSlug,
+    id: &InstanceId,
+    enabled: bool,
+    actor: &Actor,
+) -> Result<Instance, RegistryError> {
+    instance_of(app, tenant, id).await?;
+    if !enabled {
+        keeps_an_admin_without(app, tenant, id, "disabling").await?;
+    }
+    let instance = registry::set_enabled(&app.db, id, enabled, actor).await?;
+    app.sessions
+        .forget_scope(&Invalidation::Instance(id.as_str().to_owned()));
+    Ok(instance)
+}
+
+/// Changes one of the org's instances (settings or secrets); the sessions cached here show
+/// the new label at the next request.
+pub async fn update_instance(
+    app: &AppState,
+    tenant: &TenantSlug,
+    id: &InstanceId,
+    changes: InstanceChanges,
+    actor: &Actor,
+) -> Result<Instance, RegistryError> {
+    instance_of(app, tenant, id).await?;
+    let instance = registry::update_instance(&app.db, &app.vault, id, changes, actor).await?;
+    app.sessions
+        .forget_scope(&Invalidation::Instance(id.as_str().to_owned()));
+    Ok(instance)
+}
+
+/// Refuses a change that would leave no admin able to sign in: some admin must have signed in
+/// through another enabled instance of the org.
+async fn keeps_an_admin_without(
+    app: &AppState,
+    tenant: &TenantSlug,
+    id: &InstanceId,
+    doing: &str,
+) -> Result<(), RegistryError> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tenant_admins a JOIN users u ON u.id = a.user_id \
+         JOIN instances i ON i.id = u.instance_id \
+         WHERE i.tenant_slug = $1 AND i.id <> $2 AND i.enabled = 1",
+    )
+    .bind(tenant.as_str())
+    .bind(id.as_str())
+    .fetch_one(&app.db)
+    .await?;
+    if others == 0 {
+        return Err(RegistryError::Conflict(format!(
+            "{doing} this instance would lock every admin out: first make someone who signs in \
+             through another instance an admin"
+        )));
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ mod scenario;
 mod secrets;
 mod security_headers;
 mod sessions;
+mod settings_instances;
 mod sign_in;
 mod sign_out;
 mod tenant_admins;

@@ -3,8 +3,9 @@
 //! invitation and by pick, the last admin, and what the settings page shows.
 
 use app::api::{
-    AddAdmin, AddAdminByEmail, AdminCandidates, AuditLog, ListAdmins, OrgSettings, RemoveAdmin,
-    RevokeAdminInvitation,
+    AddAdmin, AddAdminByEmail, AdminCandidates, AuditLog, FinishRotation, InstanceRemoval,
+    ListAdmins, OrgSettings, RemoveAdmin, RemoveOrgInstance, RevokeAdminInvitation,
+    SetInstanceEnabled, StageNextSecret, UpdateInstanceSettings,
 };
 use app::backend::admins::{self, Added};
 use app::backend::audit::Actor;
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use crate::helpers::{ACME_OKTA, ADA, Browser, GLOBEX_ENG, GRACE, HANK, TestApp, spawn_app};
 
 /// A browser signed in as `email` through `instance`.
-async fn signed_in_as(app: &TestApp, instance: &str, email: &str) -> Browser {
+pub async fn signed_in_as(app: &TestApp, instance: &str, email: &str) -> Browser {
     let browser = app.browser();
     let outcome = browser.sign_in(instance, None, Some(email)).await;
     assert_eq!(
@@ -29,7 +30,7 @@ async fn signed_in_as(app: &TestApp, instance: &str, email: &str) -> Browser {
 }
 
 /// The operator makes `email`, who signed in through `org`, an admin of it.
-async fn make_admin(app: &TestApp, org: &str, email: &str) {
+pub async fn make_admin(app: &TestApp, org: &str, email: &str) {
     let added = admins::add_by_email(
         &app.db,
         &TenantSlug::parse(org).unwrap(),
@@ -42,13 +43,13 @@ async fn make_admin(app: &TestApp, org: &str, email: &str) {
 }
 
 /// A browser signed in as an admin of acme (Ada), for the fixture's acme.
-async fn acme_admin(app: &TestApp) -> Browser {
+pub async fn acme_admin(app: &TestApp) -> Browser {
     let browser = signed_in_as(app, ACME_OKTA, ADA.email).await;
     make_admin(app, "acme", ADA.email).await;
     browser
 }
 
-async fn call(browser: &Browser, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+pub async fn call(browser: &Browser, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let answer = browser.post_form(path, form).await;
     let body = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
     (answer.status, body)
@@ -71,6 +72,30 @@ fn every_admin_function() -> Vec<(&'static str, Vec<(&'static str, &'static str)
             vec![("email", "ada@acme.example")],
         ),
         (AuditLog::PATH, vec![("page", "0")]),
+        (
+            UpdateInstanceSettings::PATH,
+            vec![
+                ("id", ACME_OKTA),
+                ("label", "Renamed"),
+                ("token_auth_method", "client_secret_post"),
+                ("redirect_uris", ""),
+                ("sign_out_uri", ""),
+            ],
+        ),
+        (
+            SetInstanceEnabled::PATH,
+            vec![("id", ACME_OKTA), ("enabled", "false")],
+        ),
+        (InstanceRemoval::PATH, vec![("id", ACME_OKTA)]),
+        (RemoveOrgInstance::PATH, vec![("id", ACME_OKTA)]),
+        (
+            StageNextSecret::PATH,
+            vec![("id", ACME_OKTA), ("secret", "a-next-secret-0123456789")],
+        ),
+        (
+            FinishRotation::PATH,
+            vec![("id", ACME_OKTA), ("promote", "false")],
+        ),
     ]
 }
 
@@ -120,6 +145,11 @@ async fn every_admin_function_answers_403_to_someone_signed_in_who_is_not_an_adm
         );
     }
     assert_eq!(admin_emails(&ada).await, [ADA.email]);
+    let (_, settings) = call(&ada, OrgSettings::PATH, &[]).await;
+    assert_eq!(
+        settings["instances"][0]["label"], "Okta",
+        "a refused call changed the instance"
+    );
 }
 
 #[tokio::test]

@@ -176,6 +176,12 @@ impl Sessions {
             self.cache.evict(what);
         }
     }
+
+    /// Drops this replica's cached sessions in `scope` after a committed change that
+    /// published it (the others learn it from the feed).
+    pub fn forget_scope(&self, scope: &Invalidation) {
+        self.cache.evict(scope);
+    }
 }
 
 /// Records the user (keyed on instance, issuer and sub), opens a new session and ends the

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::OrgResource;
+use super::instance_actions::InstanceActions;
 use crate::api::InstanceSummary;
 use crate::components::time::utc;
 use crate::components::{CopyField, ErrorNotice};
@@ -33,6 +34,7 @@ pub fn InstancesPage() -> impl IntoView {
 
 #[component]
 fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
+    let actions = instance.clone();
     let (state, state_class) = if instance.enabled {
         ("Enabled", "badge ok")
     } else {
@@ -57,7 +59,7 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
             </div>
         }
     });
-    let urls = instance.urls;
+    let urls = instance.urls.clone();
     let heading = format!("instance-{}", instance.id);
     let labelled_by = heading.clone();
     view! {
@@ -96,6 +98,7 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
                     value=urls.global_token_revocation_uri
                 />
             </div>
+            <InstanceActions instance=actions/>
         </section>
     }
 }

@@ -3,6 +3,7 @@
 
 mod admins;
 mod audit;
+mod instance_actions;
 mod instances;
 
 use leptos::prelude::*;
