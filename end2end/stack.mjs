@@ -125,6 +125,11 @@ async function seed(config, issuers, cli) {
       const domains = (org.domains ?? []).flatMap((domain) => ['--domain', domain]);
       await cli(['tenant', 'add', org.slug, '--name', org.display_name ?? org.slug, ...domains]);
       console.error(`stack: registered organization ${org.slug}`);
+      // Invited: they become the org's admins at their first sign-in.
+      for (const email of org.admins ?? []) {
+        await cli(['admin', 'add', org.slug, '--email', email]);
+        console.error(`stack: invited ${email} as an admin of ${org.slug}`);
+      }
     }
     for (const client of org.clients) {
       const id = client.instance;

@@ -58,10 +58,15 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("o"), ParamSegment("slug")) view=OrgPage/>
                     <Route path=StaticSegment("signed-out") view=SignedOutPage/>
-                    <ParentRoute path=StaticSegment("settings") view=SettingsLayout>
-                        <Route path=StaticSegment("") view=InstancesPage/>
-                        <Route path=StaticSegment("admins") view=AdminsPage/>
-                        <Route path=StaticSegment("audit") view=AuditPage/>
+                    // Whole pages too: their suspense boundaries nest three deep.
+                    <ParentRoute
+                        path=StaticSegment("settings")
+                        view=SettingsLayout
+                        ssr=SsrMode::Async
+                    >
+                        <Route path=StaticSegment("") view=InstancesPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("admins") view=AdminsPage ssr=SsrMode::Async/>
+                        <Route path=StaticSegment("audit") view=AuditPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </main>

@@ -128,6 +128,15 @@ pub struct RemovalView {
     pub sessions: i64,
 }
 
+/// One line of "Test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckView {
+    pub name: String,
+    /// "passed", "failed" or "skipped" (an earlier check failed).
+    pub outcome: String,
+    pub detail: String,
+}
+
 /// Events per page of the audit log.
 pub const AUDIT_PAGE_SIZE: u32 = 50;
 
@@ -389,6 +398,34 @@ pub async fn finish_rotation(id: String, promote: bool) -> Result<InstanceSummar
         )
         .await?;
         summary(&app, &admin.tenant, &id).await
+    })
+    .await
+}
+
+/// Checks, fresh, what a sign-in through the instance's issuer needs: discovery, the exact
+/// issuer, supported algorithms, reachable and usable signing keys.
+#[server]
+pub async fn test_connection(id: String) -> Result<Vec<CheckView>, ApiError> {
+    use crate::backend::sso::provider::probe::{self, Outcome};
+    with_status(async move {
+        let admin = admin().await?;
+        let id = instance_id(&id)?;
+        let app = app_state()?;
+        let instance = crate::backend::org_settings::instance_of(&app, &admin.tenant, &id).await?;
+        let checks = probe::test_connection(&app.providers, &instance.issuer).await;
+        Ok(checks
+            .into_iter()
+            .map(|check| CheckView {
+                name: check.name.to_owned(),
+                outcome: match check.outcome {
+                    Outcome::Passed => "passed",
+                    Outcome::Failed => "failed",
+                    Outcome::Skipped => "skipped",
+                }
+                .to_owned(),
+                detail: check.detail,
+            })
+            .collect())
     })
     .await
 }

@@ -3,11 +3,11 @@
 
 use app::api::{
     FinishRotation, InstanceRemoval, OrgSettings, RemoveOrgInstance, SetInstanceEnabled,
-    StageNextSecret, UpdateInstanceSettings,
+    StageNextSecret, TestConnection, UpdateInstanceSettings,
 };
 use app::backend::audit::Actor;
 use app::backend::registry::{self, InstanceChanges};
-use app::domain::{ClientSecret, InstanceId};
+use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl};
 use leptos::server_fn::ServerFn;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -261,5 +261,80 @@ async fn promoting_without_a_next_secret_is_a_400() {
             .unwrap()
             .contains("no next client secret"),
         "{answer}"
+    );
+}
+
+async fn connection_test(admin: &crate::helpers::Browser, id: &str) -> Vec<(String, String)> {
+    let (status, checks) = call(admin, TestConnection::PATH, &[("id", id)]).await;
+    assert_eq!(status, StatusCode::OK, "{checks}");
+    checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| {
+            (
+                check["name"].as_str().unwrap().to_owned(),
+                check["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expected(outcomes: [&str; 5]) -> Vec<(String, String)> {
+    [
+        "Discovery document reachable",
+        "Issuer matches exactly",
+        "Signing algorithms supported",
+        "Signing keys reachable",
+        "Signing keys usable",
+    ]
+    .iter()
+    .zip(outcomes)
+    .map(|(name, outcome)| ((*name).to_owned(), outcome.to_owned()))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_connection_test_of_a_working_okta_passes_every_check() {
+    let app = spawn_app().await;
+    let ada = acme_admin(&app).await;
+
+    let checks = connection_test(&ada, ACME_OKTA).await;
+
+    assert_eq!(checks, expected(["passed"; 5]));
+}
+
+#[tokio::test]
+async fn a_connection_test_names_the_check_that_failed_and_skips_the_rest() {
+    let app = spawn_app().await;
+    let ada = acme_admin(&app).await;
+    app.simulator.keys_outage("acme", true).await;
+
+    let checks = connection_test(&ada, ACME_OKTA).await;
+
+    assert_eq!(
+        checks,
+        expected(["passed", "passed", "passed", "failed", "skipped"])
+    );
+    app.simulator.keys_outage("acme", false).await;
+    let nobody_listens = IssuerUrl::parse(
+        "http://127.0.0.1:9",
+        &IssuerPolicy {
+            allow_loopback_http: true,
+            ..IssuerPolicy::default()
+        },
+    )
+    .unwrap();
+    let changes = InstanceChanges {
+        issuer: Some(nobody_listens),
+        ..InstanceChanges::default()
+    };
+    let id = InstanceId::parse(ACME_OKTA).unwrap();
+    registry::update_instance(&app.db, &app.vault, &id, changes, &Actor::Operator)
+        .await
+        .unwrap();
+    assert_eq!(
+        connection_test(&ada, ACME_OKTA).await,
+        expected(["failed", "skipped", "skipped", "skipped", "skipped"])
     );
 }

@@ -5,7 +5,7 @@
 use app::api::{
     AddAdmin, AddAdminByEmail, AdminCandidates, AuditLog, FinishRotation, InstanceRemoval,
     ListAdmins, OrgSettings, RemoveAdmin, RemoveOrgInstance, RevokeAdminInvitation,
-    SetInstanceEnabled, StageNextSecret, UpdateInstanceSettings,
+    SetInstanceEnabled, StageNextSecret, TestConnection, UpdateInstanceSettings,
 };
 use app::backend::admins::{self, Added};
 use app::backend::audit::Actor;

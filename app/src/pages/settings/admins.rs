@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use super::{OrgResource, unless_explained};
 use crate::api::{
     AddAdmin, AddAdminByEmail, AdminAdded, AdminView, AdminsView, ApiError, InvitationView,
     PersonView, RemoveAdmin, RevokeAdminInvitation, admin_candidates, list_admins,
@@ -58,7 +59,10 @@ pub fn AdminsPage() -> impl IntoView {
         latest.into_iter().flatten().last()
     });
 
-    view! {
+    // Nothing for those the frame turns away; the resources above stay outside the suspense.
+    let OrgResource(org) = expect_context();
+    let content = move || {
+        view! {
         <section class="card">
             <h2>"Admins"</h2>
             <p class="muted small">
@@ -70,7 +74,7 @@ pub fn AdminsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match admins.await {
                         Ok(list) => view! { <AdminList list remove revoke/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+                        Err(error) => unless_explained(error),
                     }
                 })}
             </Transition>
@@ -93,11 +97,17 @@ pub fn AdminsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match candidates.await {
                         Ok(people) => view! { <Candidates people add/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+                        Err(error) => unless_explained(error),
                     }
                 })}
             </Transition>
         </section>
+        }
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { org.await.ok().map(|_| content()) })}
+        </Suspense>
     }
 }
 

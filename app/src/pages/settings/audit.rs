@@ -1,14 +1,14 @@
 use leptos::prelude::*;
 
-use super::OrgResource;
-use crate::api::{AuditEventView, audit_log};
-use crate::components::ErrorNotice;
+use super::{OrgResource, unless_explained};
+use crate::api::{AuditEventView, InstanceSummary, audit_log};
 use crate::components::time::{start_of_day, utc};
 
 const SECS_PER_DAY: i64 = 86_400;
 
 /// Sign-ins and configuration changes, newest first, 50 a page, filtered by instance, outcome
-/// and period.
+/// and period. The filters and the events' resource live here, outside any suspense, so they
+/// are created once.
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let OrgResource(org) = expect_context();
@@ -41,59 +41,61 @@ pub fn AuditPage() -> impl IntoView {
             page.set(0);
         }
     };
-    let instance_options = move || {
-        org.get().and_then(Result::ok).map(|org| {
-            org.instances
-                .into_iter()
-                .map(|i| view! { <option value=i.id>{i.label}</option> })
-                .collect_view()
-        })
-    };
-
-    view! {
-        <section class="card">
-            <h2>"Audit log"</h2>
-            <form class="filters" on:submit=|event| event.prevent_default()>
-                <div class="field">
-                    <label for="audit-instance">"Instance"</label>
-                    <select id="audit-instance" on:change=filter_changed(instance)>
-                        <option value="">"All instances"</option>
-                        {instance_options}
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="audit-outcome">"Outcome"</label>
-                    <select id="audit-outcome" on:change=filter_changed(outcome)>
-                        <option value="">"All"</option>
-                        <option value="success">"Succeeded"</option>
-                        <option value="failure">"Failed"</option>
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="audit-from">"From"</label>
-                    <input id="audit-from" type="date" on:change=filter_changed(from)/>
-                </div>
-                <div class="field">
-                    <label for="audit-until">"Until"</label>
-                    <input id="audit-until" type="date" on:change=filter_changed(until)/>
-                </div>
-            </form>
-            <Transition fallback=|| view! { <p class="muted">"Loading events…"</p> }>
-                {move || Suspend::new(async move {
-                    match events.await {
-                        Ok(answer) => {
-                            let more = answer.more;
-                            view! {
-                                <EventList events=answer.events/>
-                                <Pager page more/>
+    let content = move |instances: Vec<InstanceSummary>| {
+        let instance_options = instances
+            .into_iter()
+            .map(|i| view! { <option value=i.id>{i.label}</option> })
+            .collect_view();
+        view! {
+            <section class="card">
+                <h2>"Audit log"</h2>
+                <form class="filters" on:submit=|event| event.prevent_default()>
+                    <div class="field">
+                        <label for="audit-instance">"Instance"</label>
+                        <select id="audit-instance" on:change=filter_changed(instance)>
+                            <option value="">"All instances"</option>
+                            {instance_options}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="audit-outcome">"Outcome"</label>
+                        <select id="audit-outcome" on:change=filter_changed(outcome)>
+                            <option value="">"All"</option>
+                            <option value="success">"Succeeded"</option>
+                            <option value="failure">"Failed"</option>
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="audit-from">"From"</label>
+                        <input id="audit-from" type="date" on:change=filter_changed(from)/>
+                    </div>
+                    <div class="field">
+                        <label for="audit-until">"Until"</label>
+                        <input id="audit-until" type="date" on:change=filter_changed(until)/>
+                    </div>
+                </form>
+                <Transition fallback=|| view! { <p class="muted">"Loading events…"</p> }>
+                    {move || Suspend::new(async move {
+                        match events.await {
+                            Ok(answer) => {
+                                let more = answer.more;
+                                view! {
+                                    <EventList events=answer.events/>
+                                    <Pager page more/>
+                                }
+                                .into_any()
                             }
-                            .into_any()
+                            Err(error) => unless_explained(error),
                         }
-                        Err(error) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+                    })}
+                </Transition>
+            </section>
+        }
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { org.await.ok().map(|org| content(org.instances)) })}
+        </Suspense>
     }
 }
 

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::OrgResource;
 use crate::api::{
     ApiError, FinishRotation, InstanceSummary, RemovalView, RemoveOrgInstance, SecretField,
-    SetInstanceEnabled, StageNextSecret, UpdateInstanceSettings, instance_removal,
+    SetInstanceEnabled, StageNextSecret, TestConnection, UpdateInstanceSettings, instance_removal,
 };
 use crate::components::ErrorNotice;
 
@@ -68,6 +68,7 @@ pub fn InstanceActions(instance: InstanceSummary) -> impl IntoView {
                 </button>
                 <RemoveButton id=id.clone() label=instance.label.clone() remove/>
             </div>
+            <ConnectionTest id=id.clone()/>
             <details class="panel">
                 <summary>"Edit"</summary>
                 <EditForm instance=instance.clone() update/>
@@ -221,6 +222,55 @@ fn Rotation(
                 }}
             </li>
         </ol>
+    }
+}
+
+/// "Test connection" and its result, one line per check.
+#[component]
+fn ConnectionTest(id: String) -> impl IntoView {
+    let test = ServerAction::<TestConnection>::new();
+    let pending = test.pending();
+    let run = move |_| {
+        test.dispatch(TestConnection { id: id.clone() });
+    };
+    let result = move || match test.value().get() {
+        Some(Ok(checks)) => view! {
+            <ul class="checks plain" role="status" aria-label="Connection test result">
+                {checks
+                    .into_iter()
+                    .map(|check| {
+                        let (mark, class) = match check.outcome.as_str() {
+                            "passed" => ("Passed", "badge ok"),
+                            "failed" => ("Failed", "badge bad"),
+                            _ => ("Not run", "badge off"),
+                        };
+                        view! {
+                            <li class="check">
+                                <span class=class>{mark}</span>
+                                <span class="check-name">{check.name}</span>
+                                <span class="muted small check-detail">{check.detail}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+        None => ().into_any(),
+    };
+    view! {
+        <div class="connection-test">
+            <button
+                type="button"
+                class="button secondary"
+                disabled=move || pending.get()
+                on:click=run
+            >
+                {move || if pending.get() { "Testing…" } else { "Test connection" }}
+            </button>
+            {result}
+        </div>
     }
 }
 

@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 
-use super::OrgResource;
 use super::instance_actions::InstanceActions;
+use super::{OrgResource, unless_explained};
 use crate::api::InstanceSummary;
+use crate::components::CopyField;
 use crate::components::time::utc;
-use crate::components::{CopyField, ErrorNotice};
 
 /// One card per instance: its state, its secrets' hints, how sign-ins went, and what to paste
 /// into Okta.
@@ -25,7 +25,7 @@ pub fn InstancesPage() -> impl IntoView {
                         .map(|instance| view! { <InstanceCard instance/> })
                         .collect_view()
                         .into_any(),
-                    Err(error) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+                    Err(error) => unless_explained(error),
                 }
             })}
         </Suspense>

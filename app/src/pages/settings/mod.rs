@@ -20,8 +20,9 @@ use crate::components::ErrorNotice;
 #[derive(Clone, Copy)]
 pub struct OrgResource(pub Resource<Result<OrgSettingsView, ApiError>>);
 
-/// The frame of every settings tab: the org's name, the tabs, and the way in or the refusal
-/// for those who may not see it.
+/// The frame of every settings tab: the org's name and the tabs, or the way in or the refusal
+/// for those who may not see it (the tabs then show nothing of their own, see [`unless_explained`]).
+/// The tab itself stays outside this suspense, so it is created once, not at every re-render.
 #[component]
 pub fn SettingsLayout() -> impl IntoView {
     let org = Resource::new(|| (), |()| org_settings());
@@ -41,7 +42,6 @@ pub fn SettingsLayout() -> impl IntoView {
                                 <A href="/settings/admins">"Admins"</A>
                                 <A href="/settings/audit">"Audit log"</A>
                             </nav>
-                            <Outlet/>
                         }
                         .into_any(),
                         Err(ApiError::Unauthorized(_)) => view! { <SignInFirst/> }.into_any(),
@@ -50,7 +50,17 @@ pub fn SettingsLayout() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <Outlet/>
         </div>
+    }
+}
+
+/// What a tab shows for an error: nothing when the frame already explains it (not signed in,
+/// not an admin), else the error.
+pub(super) fn unless_explained(error: ApiError) -> AnyView {
+    match error {
+        ApiError::Unauthorized(_) | ApiError::Forbidden(_) => ().into_any(),
+        other => view! { <ErrorNotice message=other.to_string()/> }.into_any(),
     }
 }
 

@@ -171,8 +171,18 @@ async fn discover(
 /// The ID token signature algorithms the issuer advertises that Orgpass accepts; RS256 when it
 /// advertises none of them. `none` and HMAC (keyed with the client secret) never qualify.
 pub(super) fn signing_algorithms(metadata: &Metadata) -> Vec<Algorithm> {
+    let accepted = accepted_algorithms(metadata);
+    if accepted.is_empty() {
+        vec![Algorithm::RS256]
+    } else {
+        accepted
+    }
+}
+
+/// The advertised ID token signature algorithms that Orgpass accepts, possibly none.
+pub(super) fn accepted_algorithms(metadata: &Metadata) -> Vec<Algorithm> {
     use openidconnect::core::CoreJwsSigningAlgorithm as Advertised;
-    let accepted: Vec<Algorithm> = metadata
+    metadata
         .id_token_signing_alg_values_supported()
         .iter()
         .filter_map(|alg| match alg {
@@ -181,12 +191,7 @@ pub(super) fn signing_algorithms(metadata: &Metadata) -> Vec<Algorithm> {
             Advertised::RsaSsaPssSha256 => Some(Algorithm::PS256),
             _ => None,
         })
-        .collect();
-    if accepted.is_empty() {
-        vec![Algorithm::RS256]
-    } else {
-        accepted
-    }
+        .collect()
 }
 
 /// An OpenID client for one instance: its own client id, one of its secrets, its own

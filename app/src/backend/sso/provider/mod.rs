@@ -6,6 +6,7 @@
 mod cache_control;
 pub mod directory;
 pub mod keys;
+pub mod probe;
 
 use std::sync::Arc;
 

@@ -1,0 +1,155 @@
+import { mkdirSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+
+// Fixed in tests/simulator.json: acme's client secret, and Ada invited as acme's admin.
+const CLIENT_SECRET = 'acme-e2e-secret-0123456789abcdef';
+const SHOTS = 'test-results/screenshots';
+const APP = 'http://127.0.0.1:3100';
+
+/** Fails the test on any console error, CSP violation included. */
+function watchConsole(page) {
+  const errors = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  return errors;
+}
+
+async function signInByEmail(page, email, returnTo = '') {
+  await page.goto(returnTo ? `/?return_to=${encodeURIComponent(returnTo)}` : '/');
+  await page.waitForLoadState('networkidle');
+  await page.getByLabel('Work email').fill(email);
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** Signs out of Orgpass and Okta, so later tests find no Okta session of this user. */
+async function signOut(page) {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signed-out/);
+}
+
+/** Both widths every page must work at: a phone and a desktop. */
+async function screenshots(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  for (const [width, height] of [[360, 780], [1280, 900]]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: `${SHOTS}/${name}-${width}.png`, fullPage: true });
+  }
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test('an admin sees each instance with what to paste into Okta, and copies a URL', async ({ page, context }) => {
+  const consoleErrors = watchConsole(page);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+
+  await signInByEmail(page, 'ada@acme.example', '/settings');
+
+  await expect(page).toHaveURL('/settings');
+  await expect(page.getByRole('heading', { name: 'Acme Corp' })).toBeVisible();
+  const card = page.getByRole('region', { name: 'Okta' });
+  await expect(card.getByText('Enabled', { exact: true })).toBeVisible();
+  await expect(card.getByText('0oa1acmee2e')).toBeVisible();
+  await expect(card.getByText('set, ends in …cdef')).toBeVisible();
+  await page.waitForLoadState('networkidle');
+  await card.getByRole('button', { name: 'Copy Sign-in redirect URI' }).click();
+  await expect(card.getByRole('status').filter({ hasText: 'Copied' })).toBeVisible();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toBe(`${APP}/sso/acme-okta/callback`);
+  expect(await page.content()).not.toContain(CLIENT_SECRET);
+  await screenshots(page, 'settings-instances');
+  await signOut(page);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('an admin invites a colleague, who becomes an admin at their first sign-in', async ({ page, browser }) => {
+  const consoleErrors = watchConsole(page);
+  await signInByEmail(page, 'ada@acme.example', '/settings/admins');
+  await expect(page.getByRole('heading', { name: 'Admins' })).toBeVisible();
+  await page.waitForLoadState('networkidle');
+
+  // Keyboard only: type the email and press Enter.
+  await page.getByLabel('Email', { exact: true }).fill('grace@acme.example');
+  await page.getByLabel('Email', { exact: true }).press('Enter');
+
+  await expect(page.getByRole('status').filter({ hasText: 'becomes an admin at their next sign-in' })).toBeVisible();
+  await expect(page.getByText('grace@acme.example', { exact: true })).toBeVisible();
+  await screenshots(page, 'settings-admins');
+
+  const graceContext = await browser.newContext({ baseURL: APP });
+  const grace = await graceContext.newPage();
+  const graceErrors = watchConsole(grace);
+  await signInByEmail(grace, 'grace@acme.example', '/settings/admins');
+  await expect(grace).toHaveURL('/settings/admins');
+  await expect(grace.getByRole('button', { name: 'Remove Grace Hopper' })).toBeVisible();
+  await expect(grace.getByRole('button', { name: 'Remove Ada Lovelace' })).toBeVisible();
+  await signOut(grace);
+  await graceContext.close();
+  await signOut(page);
+  expect(graceErrors).toEqual([]);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('the audit log lists the sign-ins and changes, newest first, and filters by outcome', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await signInByEmail(page, 'ada@acme.example', '/settings/audit');
+  await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
+
+  const rows = page.locator('table.events tbody tr');
+  await expect(rows.first()).toContainText('sign_in');
+  await expect(rows.first()).toContainText('user:ada@acme.example');
+  await expect(page.getByText('admin.invitation_accept').first()).toBeVisible();
+  await page.waitForLoadState('networkidle');
+  await page.getByLabel('Outcome').selectOption('failure');
+  await expect(page.getByRole('status').filter({ hasText: 'No events match.' })).toBeVisible();
+  await page.getByLabel('Outcome').selectOption('');
+  await expect(rows.first()).toContainText('sign_in');
+  await screenshots(page, 'settings-audit');
+  await signOut(page);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('an admin renames an instance and people see the new name', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await signInByEmail(page, 'ada@acme.example', '/settings');
+  await page.waitForLoadState('networkidle');
+  const card = page.getByRole('region', { name: 'Okta' });
+
+  await card.getByText('Edit', { exact: true }).click();
+  await card.getByLabel('Label').fill('Acme SSO');
+  await card.getByRole('button', { name: 'Save' }).click();
+
+  await expect(page.getByRole('region', { name: 'Acme SSO' })).toBeVisible();
+  await page.goto('/');
+  await expect(page.getByTestId('user-instance')).toHaveText('Acme SSO');
+  await page.goto('/settings');
+  await page.waitForLoadState('networkidle');
+  const renamed = page.getByRole('region', { name: 'Acme SSO' });
+  await renamed.getByText('Edit', { exact: true }).click();
+  await renamed.getByLabel('Label').fill('Okta');
+  await renamed.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('region', { name: 'Okta' })).toBeVisible();
+  await signOut(page);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('someone who is not an admin is told so, and one signed out is asked to sign in', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await page.goto('/settings');
+  await expect(page.getByRole('heading', { name: 'Sign in to manage your organization' })).toBeVisible();
+  await screenshots(page, 'settings-signed-out');
+
+  await signInByEmail(page, 'hank@globex.example');
+  await page.getByTestId('instance-picker').getByRole('link', { name: 'Engineering' }).click();
+  await expect(page.getByTestId('user-name')).toHaveText('Hank Scorpio');
+  await page.getByRole('link', { name: 'Organization settings' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Only admins can see this' })).toBeVisible();
+  await expect(page.getByText('Acme Corp')).toHaveCount(0);
+  await screenshots(page, 'settings-not-admin');
+  await signOut(page);
+  // The refusals themselves: Chromium logs every 4xx answer to a fetch.
+  const refusal = /Failed to load resource: the server responded with a status of 40[13]/;
+  expect(consoleErrors.filter((error) => !refusal.test(error))).toEqual([]);
+});
