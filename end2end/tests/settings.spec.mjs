@@ -97,14 +97,14 @@ test('the audit log lists the sign-ins and changes, newest first, and filters by
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
 
   const rows = page.locator('table.events tbody tr');
-  await expect(rows.first()).toContainText('sign_in');
+  await expect(rows.first()).toContainText('Sign-in');
   await expect(rows.first()).toContainText('user:ada@acme.example');
-  await expect(page.getByText('admin.invitation_accept').first()).toBeVisible();
+  await expect(page.getByText('Invitation accepted').first()).toBeVisible();
   await page.waitForLoadState('networkidle');
   await page.getByLabel('Outcome').selectOption('failure');
   await expect(page.getByRole('status').filter({ hasText: 'No events match.' })).toBeVisible();
   await page.getByLabel('Outcome').selectOption('');
-  await expect(rows.first()).toContainText('sign_in');
+  await expect(rows.first()).toContainText('Sign-in');
   await screenshots(page, 'settings-audit');
   await signOut(page);
   expect(consoleErrors).toEqual([]);

@@ -96,7 +96,10 @@ pub fn AdminsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading people…"</p> }>
                 {move || Suspend::new(async move {
                     match candidates.await {
-                        Ok(people) => view! { <Candidates people add/> }.into_any(),
+                        Ok(people) => {
+                            let searching = !search.get_untracked().trim().is_empty();
+                            view! { <Candidates people add searching/> }.into_any()
+                        }
                         Err(error) => unless_explained(error),
                     }
                 })}
@@ -128,10 +131,12 @@ fn AdminList(
     revoke: ServerAction<RevokeAdminInvitation>,
 ) -> impl IntoView {
     let pending = remove.pending();
+    // The last admin cannot be removed: no button to press.
+    let removable = list.admins.len() > 1;
     let admins = list
         .admins
         .into_iter()
-        .map(|admin| view! { <AdminRow admin remove pending/> })
+        .map(|admin| view! { <AdminRow admin remove pending removable/> })
         .collect_view();
     let invitations = (!list.invitations.is_empty()).then(|| {
         view! {
@@ -156,33 +161,41 @@ fn AdminRow(
     admin: AdminView,
     remove: ServerAction<RemoveAdmin>,
     pending: Memo<bool>,
+    removable: bool,
 ) -> impl IntoView {
     let user_id = admin.person.user_id;
     let name = name_of(&admin.person);
     let you = admin.is_me.then_some(" (you)");
     let email = admin.person.email.clone().unwrap_or_default();
     view! {
-        <li class="row">
-            <div class="row-main">
-                <p class="row-title">{name.clone()} {you}</p>
-                <p class="muted small">
-                    {email} " · via " {admin.person.instance_label} " · admin since "
-                    {utc(admin.added_at)}
-                </p>
-            </div>
-            <button
-                type="button"
-                class="button small danger"
-                aria-label=format!("Remove {name}")
-                disabled=move || pending.get()
-                on:click=move |_| {
-                    remove.dispatch(RemoveAdmin { user_id });
-                }
-            >
-                "Remove"
-            </button>
-        </li>
-    }
+            <li class="row">
+                <div class="row-main">
+                    <p class="row-title">{name.clone()} {you}</p>
+                    <p class="muted small">
+                        {email} " · via " {admin.person.instance_label} " · admin since "
+                        {utc(admin.added_at)}
+                    </p>
+                </div>
+    {if removable {
+                    view! {
+                        <button
+                            type="button"
+                            class="button small danger"
+                            aria-label=format!("Remove {name}")
+                            disabled=move || pending.get()
+                            on:click=move |_| {
+                                remove.dispatch(RemoveAdmin { user_id });
+                            }
+                        >
+                            "Remove"
+                        </button>
+                    }
+                    .into_any()
+                } else {
+                    view! { <span class="muted small">"The only admin"</span> }.into_any()
+                }}
+            </li>
+        }
 }
 
 #[component]
@@ -217,12 +230,19 @@ fn InvitationRow(
 #[component]
 fn InviteForm(action: ServerAction<AddAdminByEmail>) -> impl IntoView {
     let pending = action.pending();
+    let email = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(input)) = (action.value().get(), email.get()) {
+            input.set_value("");
+        }
+    });
     view! {
         <ActionForm action attr:class="stack">
             <div class="field">
                 <label for="admin-email">"Email"</label>
                 <input
                     id="admin-email"
+                    node_ref=email
                     name="email"
                     type="email"
                     required
@@ -242,9 +262,18 @@ fn InviteForm(action: ServerAction<AddAdminByEmail>) -> impl IntoView {
 }
 
 #[component]
-fn Candidates(people: Vec<PersonView>, add: ServerAction<AddAdmin>) -> impl IntoView {
+fn Candidates(
+    people: Vec<PersonView>,
+    add: ServerAction<AddAdmin>,
+    searching: bool,
+) -> impl IntoView {
     if people.is_empty() {
-        return view! { <p class="muted small">"Nobody else matches."</p> }.into_any();
+        let none = if searching {
+            "Nobody who is not an admin matches."
+        } else {
+            "Everyone who has signed in is an admin already."
+        };
+        return view! { <p class="muted small">{none}</p> }.into_any();
     }
     view! {
         <ul class="rows plain">

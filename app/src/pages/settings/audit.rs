@@ -130,7 +130,7 @@ fn EventList(events: Vec<AuditEventView>) -> impl IntoView {
                                 <td data-label="Who">{event.actor}</td>
                                 <td data-label="What">
                                     <div>
-                                        <span class="action">{event.action}</span>
+                                        <span class="action">{action_label(&event.action)}</span>
                                         <span class="detail">{event.detail}</span>
                                     </div>
                                 </td>
@@ -170,4 +170,27 @@ fn Pager(page: RwSignal<u32>, more: bool) -> impl IntoView {
             </button>
         </nav>
     }
+}
+
+/// What an audit action code means, in words; an unknown code is shown as it is.
+fn action_label(action: &str) -> String {
+    match action {
+        "sign_in" => "Sign-in",
+        "admin.add" => "Admin added",
+        "admin.invite" => "Admin invited",
+        "admin.invitation_accept" => "Invitation accepted",
+        "admin.invitation_revoke" => "Invitation withdrawn",
+        "admin.remove" => "Admin removed",
+        "instance.add" => "Instance added",
+        "instance.update" => "Instance changed",
+        "instance.enable" => "Instance activated",
+        "instance.disable" => "Instance disabled",
+        "instance.remove" => "Instance removed",
+        "tenant.add" => "Organization added",
+        "tenant.update" => "Organization changed",
+        "setup_link.create" => "Setup link created",
+        "setup_link.revoke" => "Setup link revoked",
+        other => other,
+    }
+    .to_owned()
 }

@@ -18,6 +18,7 @@ pub fn InstanceActions(instance: InstanceSummary) -> impl IntoView {
     let stage = ServerAction::<StageNextSecret>::new();
     let finish = ServerAction::<FinishRotation>::new();
     let remove = ServerAction::<RemoveOrgInstance>::new();
+    let test = ServerAction::<TestConnection>::new();
     // Whatever changed, the tab shows the instance as it now is.
     Effect::new(move |_| {
         let versions = (
@@ -58,6 +59,7 @@ pub fn InstanceActions(instance: InstanceSummary) -> impl IntoView {
         <div class="instance-actions">
             {move || error.get().map(|error| view! { <ErrorNotice message=error.to_string()/> })}
             <div class="actions">
+                <TestButton id=id.clone() test/>
                 <button
                     type="button"
                     class=if enabled { "button secondary" } else { "button" }
@@ -68,7 +70,7 @@ pub fn InstanceActions(instance: InstanceSummary) -> impl IntoView {
                 </button>
                 <RemoveButton id=id.clone() label=instance.label.clone() remove/>
             </div>
-            <ConnectionTest id=id.clone()/>
+            <TestResult test/>
             <details class="panel">
                 <summary>"Edit"</summary>
                 <EditForm instance=instance.clone() update/>
@@ -225,15 +227,28 @@ fn Rotation(
     }
 }
 
-/// "Test connection" and its result, one line per check.
+/// "Test connection": the button for the row of actions.
 #[component]
-fn ConnectionTest(id: String) -> impl IntoView {
-    let test = ServerAction::<TestConnection>::new();
+fn TestButton(id: String, test: ServerAction<TestConnection>) -> impl IntoView {
     let pending = test.pending();
-    let run = move |_| {
-        test.dispatch(TestConnection { id: id.clone() });
-    };
-    let result = move || match test.value().get() {
+    view! {
+        <button
+            type="button"
+            class="button secondary"
+            disabled=move || pending.get()
+            on:click=move |_| {
+                test.dispatch(TestConnection { id: id.clone() });
+            }
+        >
+            {move || if pending.get() { "Testing…" } else { "Test connection" }}
+        </button>
+    }
+}
+
+/// The connection test's result, one line per check.
+#[component]
+fn TestResult(test: ServerAction<TestConnection>) -> impl IntoView {
+    move || match test.value().get() {
         Some(Ok(checks)) => view! {
             <ul class="checks plain" role="status" aria-label="Connection test result">
                 {checks
@@ -258,19 +273,6 @@ fn ConnectionTest(id: String) -> impl IntoView {
         .into_any(),
         Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
         None => ().into_any(),
-    };
-    view! {
-        <div class="connection-test">
-            <button
-                type="button"
-                class="button secondary"
-                disabled=move || pending.get()
-                on:click=run
-            >
-                {move || if pending.get() { "Testing…" } else { "Test connection" }}
-            </button>
-            {result}
-        </div>
     }
 }
 
@@ -315,7 +317,7 @@ fn RemoveButton(
         }
     };
     view! {
-        <button type="button" class="button danger" on:click=ask>"Remove"</button>
+        <button type="button" class="button danger push-end" on:click=ask>"Remove"</button>
         {move || match asked.get() {
             Some(Ok(impact)) => question(impact).into_any(),
             Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
