@@ -5,6 +5,7 @@ import { expect, test } from '@playwright/test';
 const CLIENT_SECRET = 'acme-e2e-secret-0123456789abcdef';
 const SHOTS = 'test-results/screenshots';
 const APP = 'http://127.0.0.1:3100';
+const ACME = 'http://127.0.0.1:4111';
 
 /** Fails the test on any console error, CSP violation included. */
 function watchConsole(page) {
@@ -132,6 +133,53 @@ test('an admin renames an instance and people see the new name', async ({ page }
   await expect(page.getByRole('region', { name: 'Okta' })).toBeVisible();
   await signOut(page);
   expect(consoleErrors).toEqual([]);
+});
+
+test('an admin adds a second instance, keyboard only, tests its connection and activates it', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await signInByEmail(page, 'ada@acme.example', '/settings');
+  await page.waitForLoadState('networkidle');
+  const form = page.getByRole('region', { name: 'Add an instance' });
+
+  await form.getByLabel('Okta domain').fill('evil.example');
+  await form.getByLabel('Okta domain').press('Tab');
+  await expect(form.getByRole('alert')).toContainText('neither an Okta domain');
+  await form.getByLabel('Okta domain').fill(ACME);
+  await form.getByLabel('Okta domain').press('Tab');
+  await expect(form.getByRole('status')).toHaveText(`Issuer: ${ACME}`);
+  await form.getByLabel('Client ID').fill('0oa1acmecontractors');
+  await form.getByLabel('Client secret').fill('contractors-secret-0123456789');
+  await form.getByLabel('Label').fill('Contractors');
+  await screenshots(page, 'settings-add-instance');
+  await form.getByLabel('Label').press('Enter');
+
+  const card = page.getByRole('region', { name: 'Contractors' });
+  await expect(card.getByText('Not active yet')).toBeVisible();
+  await expect(card.getByText('Disabled', { exact: true })).toBeVisible();
+  await expect(card.getByText('set, ends in …6789')).toBeVisible();
+  expect(await page.content()).not.toContain('contractors-secret-0123456789');
+  await card.getByRole('button', { name: 'Test connection' }).click();
+  const result = card.getByRole('status', { name: 'Connection test result' });
+  await expect(result.getByText('Passed')).toHaveCount(5);
+  await screenshots(page, 'settings-new-instance');
+  await card.getByRole('button', { name: 'Activate' }).click();
+  await expect(page.getByRole('region', { name: 'Contractors' }).getByText('Enabled', { exact: true })).toBeVisible();
+
+  await page.goto('/o/acme');
+  await expect(page.getByRole('link', { name: /Contractors/ })).toBeVisible();
+
+  // Removed again (acme keeps one instance for the other tests), after the confirmation.
+  await page.goto('/settings');
+  await page.waitForLoadState('networkidle');
+  const added = page.getByRole('region', { name: 'Contractors' });
+  await added.getByRole('button', { name: 'Remove', exact: true }).click();
+  await expect(added.getByRole('alert')).toContainText('Its 0 people and 0 live sessions go with it');
+  await added.getByRole('button', { name: 'Remove for good' }).click();
+  await expect(page.getByRole('region', { name: 'Contractors' })).toHaveCount(0);
+  await signOut(page);
+  // The refused domain: Chromium logs every 4xx answer to a fetch.
+  const refusal = /Failed to load resource: the server responded with a status of 400/;
+  expect(consoleErrors.filter((error) => !refusal.test(error))).toEqual([]);
 });
 
 test('someone who is not an admin is told so, and one signed out is asked to sign in', async ({ page }) => {

@@ -244,8 +244,50 @@ fn instance_id(raw: &str) -> Result<crate::domain::InstanceId, ApiError> {
 }
 
 #[cfg(feature = "ssr")]
-fn client_secret(field: SecretField) -> Result<crate::domain::ClientSecret, ApiError> {
+fn secret_of(field: SecretField) -> Result<crate::domain::ClientSecret, ApiError> {
     crate::domain::ClientSecret::new(field.0).map_err(|invalid| ApiError::Invalid(invalid.0))
+}
+
+/// The issuer an "Okta domain" stands for, checked against the issuer policy as the admin
+/// types.
+#[server]
+pub async fn check_okta_domain(okta_domain: String) -> Result<String, ApiError> {
+    with_status(async move {
+        admin().await?;
+        let app = app_state()?;
+        let issuer =
+            crate::domain::IssuerUrl::from_okta_domain(&okta_domain, &app.settings.issuer_policy)
+                .map_err(|invalid| ApiError::Invalid(invalid.0))?;
+        Ok(issuer.to_string())
+    })
+    .await
+}
+
+/// Adds an instance to the admin's org, not active yet: Okta needs its URLs first.
+#[server]
+pub async fn add_org_instance(
+    label: String,
+    okta_domain: String,
+    client_id: String,
+    client_secret: SecretField,
+) -> Result<InstanceSummary, ApiError> {
+    use crate::backend::org_settings::{self, NewOrgInstance};
+    with_status(async move {
+        let admin = admin().await?;
+        let app = app_state()?;
+        let issuer =
+            crate::domain::IssuerUrl::from_okta_domain(&okta_domain, &app.settings.issuer_policy)
+                .map_err(|invalid| ApiError::Invalid(invalid.0))?;
+        let new = NewOrgInstance {
+            label,
+            issuer,
+            client_id,
+            client_secret: secret_of(client_secret)?,
+        };
+        let added = org_settings::add_instance(&app, &admin.tenant, new, &admin.actor()).await?;
+        summary(&app, &admin.tenant, &added.id).await
+    })
+    .await
 }
 
 /// Changes an instance's label, token authentication method, extra redirect URIs (one per
@@ -352,7 +394,7 @@ pub async fn stage_next_secret(
         let admin = admin().await?;
         let id = instance_id(&id)?;
         let changes = InstanceChanges {
-            next_secret: Some(Some(client_secret(secret)?)),
+            next_secret: Some(Some(secret_of(secret)?)),
             ..InstanceChanges::default()
         };
         let app = app_state()?;

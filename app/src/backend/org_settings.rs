@@ -7,10 +7,13 @@ use sqlx::Row;
 
 use super::AppState;
 use super::audit::{self, Actor, SignInHistory};
-use super::registry::{self, Instance, InstanceChanges, InstanceDetail, RegistryError, Tenant};
+use super::registry::{
+    self, Instance, InstanceChanges, InstanceDetail, NewInstance, RegistryError, Tenant,
+    TokenAuthMethod,
+};
 use super::sessions::Invalidation;
 use super::settings::InstanceUrls;
-use crate::domain::{InstanceId, TenantSlug};
+use crate::domain::{ClientSecret, InstanceId, IssuerUrl, TenantSlug};
 
 /// The org and each of its instances, oldest first.
 pub struct Overview {
@@ -160,4 +163,34 @@ async fn keeps_an_admin_without(
         )));
     }
     Ok(())
+}
+
+/// An instance as an org's admin adds it: not active until they activate it, so they can
+/// paste its URLs into Okta and test the connection first.
+pub struct NewOrgInstance {
+    pub label: String,
+    pub issuer: IssuerUrl,
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+}
+
+pub async fn add_instance(
+    app: &AppState,
+    tenant: &TenantSlug,
+    new: NewOrgInstance,
+    actor: &Actor,
+) -> Result<Instance, RegistryError> {
+    let new = NewInstance {
+        id: None,
+        tenant: tenant.clone(),
+        label: new.label,
+        issuer: new.issuer,
+        client_id: new.client_id,
+        client_secret: new.client_secret,
+        token_auth_method: TokenAuthMethod::default(),
+        extra_redirect_uris: Vec::new(),
+        post_logout_uri: None,
+        enabled: false,
+    };
+    registry::add_instance(&app.db, &app.vault, new, actor).await
 }

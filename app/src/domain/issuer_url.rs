@@ -71,6 +71,22 @@ impl IssuerUrl {
         Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
     }
 
+    /// What an admin types as their "Okta domain": `acme.okta.com`, a custom domain, or the
+    /// issuer URL itself; a bare domain means `https://`.
+    pub fn from_okta_domain(raw: &str, policy: &IssuerPolicy) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(InvalidValue(
+                "enter your Okta domain, e.g. acme.okta.com".to_owned(),
+            ));
+        }
+        if raw.contains("://") {
+            Self::parse(raw, policy)
+        } else {
+            Self::parse(&format!("https://{raw}"), policy)
+        }
+    }
+
     /// Re-reads a value this deployment stored earlier; it was checked when it was written.
     pub fn from_trusted_storage(stored: String) -> Self {
         Self(stored)
@@ -103,6 +119,30 @@ mod tests {
         IssuerPolicy {
             allowed_custom_hosts: vec!["login.acme.example".to_owned()],
             allow_loopback_http: false,
+        }
+    }
+
+    #[test]
+    fn an_okta_domain_is_typed_bare_or_as_the_issuer_url() {
+        for typed in ["acme.okta.com", " acme.okta.com/ ", "https://acme.okta.com"] {
+            let issuer = IssuerUrl::from_okta_domain(typed, &strict()).unwrap();
+            assert_eq!(issuer.as_str(), "https://acme.okta.com", "{typed}");
+        }
+        let custom = IssuerUrl::from_okta_domain("https://acme.okta.com/oauth2/default", &strict());
+        assert_eq!(
+            custom.unwrap().as_str(),
+            "https://acme.okta.com/oauth2/default"
+        );
+        assert!(IssuerUrl::from_okta_domain("login.acme.example", &strict()).is_ok());
+    }
+
+    #[test]
+    fn an_okta_domain_obeys_the_issuer_policy() {
+        for typed in ["", "evil.example", "http://acme.okta.com", "127.0.0.1:4011"] {
+            assert!(
+                IssuerUrl::from_okta_domain(typed, &strict()).is_err(),
+                "{typed}"
+            );
         }
     }
 

@@ -301,6 +301,7 @@ impl InstanceCommand {
                         .map_err(bad_input)?,
                     extra_redirect_uris: args.redirect_uris,
                     post_logout_uri: args.post_logout_uri,
+                    enabled: true,
                 };
                 let instance = registry::add_instance(db, vault, new, &actor).await?;
                 report(instance, &urls, args.json, "added instance")

@@ -1067,6 +1067,7 @@ pub async fn spawn_app_against_many_with_timeout(
             token_auth_method: TokenAuthMethod::ClientSecretBasic,
             extra_redirect_uris: Vec::new(),
             post_logout_uri: None,
+            enabled: true,
         };
         registry::add_instance(&db, &vault, new, &Actor::Operator)
             .await

@@ -2,8 +2,8 @@
 //! activate, rotate the client secret, remove; never another org's, never locking every admin out.
 
 use app::api::{
-    FinishRotation, InstanceRemoval, OrgSettings, RemoveOrgInstance, SetInstanceEnabled,
-    StageNextSecret, TestConnection, UpdateInstanceSettings,
+    AddOrgInstance, CheckOktaDomain, FinishRotation, InstanceRemoval, OrgSettings,
+    RemoveOrgInstance, SetInstanceEnabled, StageNextSecret, TestConnection, UpdateInstanceSettings,
 };
 use app::backend::audit::Actor;
 use app::backend::registry::{self, InstanceChanges};
@@ -337,4 +337,96 @@ async fn a_connection_test_names_the_check_that_failed_and_skips_the_rest() {
         connection_test(&ada, ACME_OKTA).await,
         expected(["failed", "skipped", "skipped", "skipped", "skipped"])
     );
+}
+
+#[tokio::test]
+async fn an_added_instance_waits_inactive_until_tested_and_activated() {
+    let app = spawn_app().await;
+    let ada = acme_admin(&app).await;
+    let issuer = app.issuer("acme").to_owned();
+    let secret = "a-second-client-secret-0123456789";
+
+    let (status, added) = call(
+        &ada,
+        AddOrgInstance::PATH,
+        &[
+            ("label", "Contractors"),
+            ("okta_domain", &issuer),
+            ("client_id", "0oa1contractors"),
+            ("client_secret", secret),
+        ],
+    )
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert!(!added.to_string().contains(secret), "the secret came back");
+    assert_eq!(added["enabled"], false);
+    assert_eq!(added["secret_hint"], "set, ends in …6789");
+    let id = added["id"].as_str().unwrap().to_owned();
+    let origin = &app.public_origin;
+    assert_eq!(
+        added["urls"]["sign_in_redirect_uri"],
+        format!("{origin}/sso/{id}/callback")
+    );
+    assert_eq!(
+        app.browser().login(&id, None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(connection_test(&ada, &id).await, expected(["passed"; 5]));
+
+    let (status, active) = call(
+        &ada,
+        SetInstanceEnabled::PATH,
+        &[("id", &id), ("enabled", "true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{active}");
+    assert_eq!(
+        app.browser().login(&id, None, None).await.status,
+        StatusCode::FOUND
+    );
+}
+
+#[tokio::test]
+async fn an_okta_domain_outside_the_issuer_policy_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+    let ada = acme_admin(&app).await;
+
+    let (status, answer) = call(
+        &ada,
+        CheckOktaDomain::PATH,
+        &[("okta_domain", "evil.example")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["Invalid"]
+            .as_str()
+            .unwrap()
+            .contains("neither an Okta domain"),
+        "{answer}"
+    );
+    let (status, answer) = call(
+        &ada,
+        CheckOktaDomain::PATH,
+        &[("okta_domain", "acme.okta.com")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer, "https://acme.okta.com");
+
+    let (status, _) = call(
+        &ada,
+        AddOrgInstance::PATH,
+        &[
+            ("label", "Rogue"),
+            ("okta_domain", "evil.example"),
+            ("client_id", "0oa1rogue"),
+            ("client_secret", "a-rogue-secret-0123456789"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, settings) = call(&ada, OrgSettings::PATH, &[]).await;
+    assert_eq!(settings["instances"].as_array().unwrap().len(), 1);
 }

@@ -3,9 +3,10 @@
 //! invitation and by pick, the last admin, and what the settings page shows.
 
 use app::api::{
-    AddAdmin, AddAdminByEmail, AdminCandidates, AuditLog, FinishRotation, InstanceRemoval,
-    ListAdmins, OrgSettings, RemoveAdmin, RemoveOrgInstance, RevokeAdminInvitation,
-    SetInstanceEnabled, StageNextSecret, TestConnection, UpdateInstanceSettings,
+    AddAdmin, AddAdminByEmail, AddOrgInstance, AdminCandidates, AuditLog, CheckOktaDomain,
+    FinishRotation, InstanceRemoval, ListAdmins, OrgSettings, RemoveAdmin, RemoveOrgInstance,
+    RevokeAdminInvitation, SetInstanceEnabled, StageNextSecret, TestConnection,
+    UpdateInstanceSettings,
 };
 use app::backend::admins::{self, Added};
 use app::backend::audit::Actor;
@@ -95,6 +96,20 @@ fn every_admin_function() -> Vec<(&'static str, Vec<(&'static str, &'static str)
         (
             FinishRotation::PATH,
             vec![("id", ACME_OKTA), ("promote", "false")],
+        ),
+        (TestConnection::PATH, vec![("id", ACME_OKTA)]),
+        (
+            CheckOktaDomain::PATH,
+            vec![("okta_domain", "acme.okta.com")],
+        ),
+        (
+            AddOrgInstance::PATH,
+            vec![
+                ("label", "Rogue"),
+                ("okta_domain", "acme.okta.com"),
+                ("client_id", "0oa1rogue"),
+                ("client_secret", "a-rogue-secret-0123456789"),
+            ],
         ),
     ]
 }

@@ -118,6 +118,7 @@ fn check_row(raw: ImportRow, policy: &IssuerPolicy) -> Result<CheckedRow, Invali
             token_auth_method,
             extra_redirect_uris: Vec::new(),
             post_logout_uri: None,
+            enabled: true,
         },
     })
 }

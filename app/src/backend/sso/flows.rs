@@ -277,6 +277,7 @@ mod tests {
             token_auth_method: TokenAuthMethod::ClientSecretBasic,
             extra_redirect_uris: Vec::new(),
             post_logout_uri: None,
+            enabled: true,
         };
         registry::add_instance(&db, &vault, instance, &Actor::Operator)
             .await

@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 
+use super::add_instance::AddInstance;
 use super::instance_actions::InstanceActions;
 use super::{OrgResource, unless_explained};
-use crate::api::InstanceSummary;
+use crate::api::{AddOrgInstance, InstanceSummary};
 use crate::components::CopyField;
 use crate::components::time::utc;
 
@@ -11,20 +12,31 @@ use crate::components::time::utc;
 #[component]
 pub fn InstancesPage() -> impl IntoView {
     let OrgResource(org) = expect_context();
+    let add = ServerAction::<AddOrgInstance>::new();
+    // A saved instance appears as a card; the form is rebuilt empty.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            org.refetch();
+        }
+    });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading instances…"</p> }>
             {move || Suspend::new(async move {
                 match org.await {
                     Ok(org) if org.instances.is_empty() => view! {
                         <p class="card muted">"This organization has no instance yet."</p>
+                        <AddInstance add/>
                     }
                     .into_any(),
-                    Ok(org) => org
-                        .instances
-                        .into_iter()
-                        .map(|instance| view! { <InstanceCard instance/> })
-                        .collect_view()
-                        .into_any(),
+                    Ok(org) => view! {
+                        {org
+                            .instances
+                            .into_iter()
+                            .map(|instance| view! { <InstanceCard instance/> })
+                            .collect_view()}
+                        <AddInstance add/>
+                    }
+                    .into_any(),
                     Err(error) => unless_explained(error),
                 }
             })}
@@ -60,6 +72,18 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
         }
     });
     let urls = instance.urls.clone();
+    let setting_up = (!instance.enabled && instance.last_sign_in_at.is_none()).then(|| {
+        view! {
+            <div class="notice info">
+                <p class="notice-title">"Not active yet"</p>
+                <ol class="setup-steps">
+                    <li>"Enter the values below in your Okta app."</li>
+                    <li>"Test the connection."</li>
+                    <li>"Activate: people can then sign in through it."</li>
+                </ol>
+            </div>
+        }
+    });
     let heading = format!("instance-{}", instance.id);
     let labelled_by = heading.clone();
     view! {
@@ -83,6 +107,7 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
                 <dd>{last_sign_in}</dd>
             </dl>
             {failure}
+            {setting_up}
             <h3>"What to enter in Okta"</h3>
             <p class="muted small">
                 "In the Orgpass app from the Okta Integration Network, enter the instance ID. For \

@@ -1,6 +1,7 @@
 //! The tenant admins' settings pages under `/settings`. The guard here only decides what to
 //! show; every server function they call authorizes on its own.
 
+mod add_instance;
 mod admins;
 mod audit;
 mod instance_actions;

@@ -347,6 +347,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
                     token_auth_method: instance.token_auth_method,
                     extra_redirect_uris: Vec::new(),
                     post_logout_uri: None,
+                    enabled: true,
                 };
                 registry::add_instance(&db, &vault, new, &Actor::Operator)
                     .await

@@ -92,6 +92,8 @@ pub struct NewInstance {
     pub token_auth_method: TokenAuthMethod,
     pub extra_redirect_uris: Vec<String>,
     pub post_logout_uri: Option<String>,
+    /// `false` for one a tenant admin is still setting up: nobody signs in through it yet.
+    pub enabled: bool,
 }
 
 /// What to change; `None` leaves a field as it is.

@@ -48,7 +48,16 @@ pub async fn add_instance(
             tenant: Some(&instance.tenant),
             instance: Some(&instance.id),
             succeeded: true,
-            detail: format!("client id {} at {}", instance.client_id, instance.issuer),
+            detail: format!(
+                "client id {} at {}{}",
+                instance.client_id,
+                instance.issuer,
+                if instance.enabled {
+                    ""
+                } else {
+                    ", not active yet"
+                }
+            ),
         },
     )
     .await?;
@@ -87,7 +96,7 @@ pub(in crate::backend::registry) async fn insert_instance(
     let inserted = sqlx::query(
         "INSERT INTO instances (id, tenant_slug, label, issuer, client_id, secret_key_id, \
          secret_sealed, token_auth_method, extra_redirect_uris, post_logout_uri, enabled, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $11, $11) \
          ON CONFLICT DO NOTHING",
     )
     .bind(id.as_str())
@@ -101,6 +110,7 @@ pub(in crate::backend::registry) async fn insert_instance(
     .bind(extra_redirect_uris.join("\n"))
     .bind(&post_logout_uri)
     .bind(at)
+    .bind(i64::from(new.enabled))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -116,7 +126,7 @@ pub(in crate::backend::registry) async fn insert_instance(
         issuer: new.issuer,
         client_id,
         token_auth_method: new.token_auth_method,
-        enabled: true,
+        enabled: new.enabled,
         working_secret: None,
         extra_redirect_uris,
         post_logout_uri,
