@@ -60,6 +60,19 @@ test('an admin sees each instance with what to paste into Okta, and copies a URL
   expect(copied).toBe(`${APP}/sso/acme-okta/callback`);
   expect(await page.content()).not.toContain(CLIENT_SECRET);
   await screenshots(page, 'settings-instances');
+
+  // The test sign-in opens in a new tab and reports the claims without opening a session.
+  const [report] = await Promise.all([
+    page.context().waitForEvent('page'),
+    card.getByRole('link', { name: 'Test sign-in' }).click(),
+  ]);
+  await expect(report.getByRole('status')).toContainText('Every check passed');
+  const claims = report.getByRole('definition');
+  await expect(claims.filter({ hasText: '00u1acmeada' }).first()).toBeVisible();
+  await expect(report.getByTestId('clock-skew')).toBeVisible();
+  expect(await report.content()).not.toContain(CLIENT_SECRET);
+  await screenshots(report, 'settings-test-sign-in');
+  await report.close();
   await signOut(page);
   expect(consoleErrors).toEqual([]);
 });

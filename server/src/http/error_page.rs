@@ -1,8 +1,10 @@
 //! The page a browser sees when a sign-in fails: a short reason and a way to try again.
-//! The full reason is logged by the middleware, never shown.
+//! The full reason is logged by the middleware, never shown. Also the page of a test sign-in
+//! that only an admin may start.
 
+use app::backend::auth::AuthError;
 use app::backend::sso::SsoError;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::middleware::LoggedError;
@@ -18,7 +20,7 @@ impl From<SsoError> for SignInFailed {
 impl IntoResponse for SignInFailed {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        let page = render(&self.0.user_message());
+        let page = render("Sign-in failed", &self.0.user_message());
         let mut response = (status, Html(page)).into_response();
         response.headers_mut().insert(
             header::REFERRER_POLICY,
@@ -32,7 +34,30 @@ impl IntoResponse for SignInFailed {
     }
 }
 
-fn render(reason: &str) -> String {
+/// A test sign-in asked for by someone who is not signed in as an admin of the org.
+pub struct NotAllowed(pub AuthError);
+
+impl IntoResponse for NotAllowed {
+    fn into_response(self) -> Response {
+        let status = match self.0 {
+            AuthError::NotSignedIn | AuthError::SessionEnded => StatusCode::UNAUTHORIZED,
+            AuthError::NotAdmin => StatusCode::FORBIDDEN,
+            AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let reason = match self.0 {
+            AuthError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+            ref other => format!("Only an admin of the organization can do this: {other}."),
+        };
+        let mut response = (status, Html(render("Not allowed", &reason))).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.extensions_mut().insert(LoggedError::new(self.0));
+        response
+    }
+}
+
+fn render(title: &str, reason: &str) -> String {
     let reason = escape(reason);
     format!(
         r#"<!DOCTYPE html>
@@ -40,14 +65,14 @@ fn render(reason: &str) -> String {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign-in failed · Orgpass</title>
+<title>{title} · Orgpass</title>
 <link rel="stylesheet" href="/pkg/orgpass.css">
 </head>
 <body>
 <header class="topbar"><a class="brand" href="/">Orgpass</a></header>
 <main class="page">
 <section class="card">
-<h1>Sign-in failed</h1>
+<h1>{title}</h1>
 <p class="notice error" role="alert" data-testid="sign-in-error">{reason}</p>
 <p><a class="button" href="/">Try again</a></p>
 </section>
@@ -57,7 +82,7 @@ fn render(reason: &str) -> String {
     )
 }
 
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

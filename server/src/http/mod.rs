@@ -8,6 +8,7 @@ mod revocation;
 mod same_origin;
 mod session;
 mod sso;
+mod test_report;
 
 use app::backend::AppState;
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
             get(sso::initiate_get).post(sso::initiate_post),
         )
         .route("/sso/{instance}/callback", get(sso::callback))
+        .route("/sso/{instance}/test", get(sso::test))
         .route(
             "/sso/{instance}/global-token-revocation",
             post(revocation::revoke),

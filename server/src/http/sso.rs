@@ -1,6 +1,7 @@
 use app::backend::AppState;
+use app::backend::auth::{AuthError, TenantAdmin};
 use app::backend::cookies;
-use app::backend::sso::callback::{self, CallbackParams};
+use app::backend::sso::callback::{self, CallbackParams, Finished};
 use app::backend::sso::login::{self, InitiateRequest, LoginRequest};
 use app::backend::sso::{BrowserBinding, SsoError};
 use app::domain::{InstanceId, ReturnPath};
@@ -11,7 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::error_page::SignInFailed;
+use super::error_page::{NotAllowed, SignInFailed};
+use super::test_report::TestReportPage;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -84,6 +86,23 @@ async fn initiate(
     Ok(to_okta(&app, &binding, authorize_url))
 }
 
+/// `GET /sso/{instance}/test` → 302 to Okta for an admin's test sign-in, which opens no
+/// session (see `app::backend::sso::test_sign_in`). Admins of the instance's org only.
+pub async fn test(
+    State(app): State<AppState>,
+    Path(instance): Path<String>,
+    binding: BrowserBinding,
+    admin: Result<TenantAdmin, AuthError>,
+) -> Result<Response, Response> {
+    let admin = admin.map_err(|refusal| NotAllowed(refusal).into_response())?;
+    let instance = InstanceId::parse(&instance)
+        .map_err(|_| SignInFailed(SsoError::UnknownInstance).into_response())?;
+    let authorize_url = login::start_test(&app, &instance, &admin, &binding)
+        .await
+        .map_err(|error| SignInFailed(error).into_response())?;
+    Ok(to_okta(&app, &binding, authorize_url))
+}
+
 fn to_okta(app: &AppState, binding: &BrowserBinding, authorize_url: String) -> Response {
     let jar = CookieJar::new().add(binding.cookie(app));
     (StatusCode::FOUND, jar, [(header::LOCATION, authorize_url)]).into_response()
@@ -102,7 +121,10 @@ pub async fn callback(
         .get(cookies::session_name(&app.settings))
         .map(|cookie| cookie.value().to_owned());
     let signed_in =
-        callback::finish(&app, &instance, params, &binding, previous.as_deref()).await?;
+        match callback::finish(&app, &instance, params, &binding, previous.as_deref()).await? {
+            Finished::SignedIn(signed_in) => signed_in,
+            Finished::Tested(report) => return Ok(TestReportPage(report).into_response()),
+        };
     let jar = jar.add(cookies::session(&app.settings, signed_in.session.expose()));
     let mut response = (jar, Redirect::to(signed_in.return_to.as_str())).into_response();
     // The callback URL carried the code: do not leak it to the next page (RFC 9700 §4.2.4).

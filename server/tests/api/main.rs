@@ -22,5 +22,6 @@ mod settings_instances;
 mod sign_in;
 mod sign_out;
 mod tenant_admins;
+mod test_sign_in;
 mod tile;
 mod universal_logout;

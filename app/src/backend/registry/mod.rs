@@ -13,7 +13,7 @@ pub use instances::{
     Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance, SecretSlot,
     TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,
     list_instances, record_working_secret, remove_instance, set_enabled,
-    sign_in_options_for_domain, update_instance,
+    sign_in_options_for_domain, test_credentials, update_instance,
 };
 pub use keys::{check_master_keys, reseal_all, sealed_secret_count};
 pub use setup_links::{

@@ -6,6 +6,7 @@ use super::SsoError;
 use super::binding::BrowserBinding;
 use super::flows::PendingFlow;
 use super::provider::{IdTokenExpectations, Provider, Tokens};
+use super::test_sign_in::{self, TestReport};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::now;
 use crate::backend::registry::{self, InstanceCredentials, SecretSlot};
@@ -23,6 +24,13 @@ pub struct CallbackParams {
     pub error_description: Option<String>,
 }
 
+/// How a callback ended well.
+pub enum Finished {
+    SignedIn(SignedIn),
+    /// A tenant admin's test sign-in: no session, a report.
+    Tested(TestReport),
+}
+
 pub struct SignedIn {
     pub session: SessionToken,
     /// The email, else the subject: how the audit trail names them.
@@ -33,13 +41,14 @@ pub struct SignedIn {
 /// Takes the flow, checks binding, instance and `iss`, exchanges the code with this
 /// instance's secret (the next one on `invalid_client`), verifies the ID token and opens a
 /// session in place of the browser's previous one. The flow is consumed whatever happens.
+/// A test flow ends in a [`TestReport`] instead, for the admin who started it only.
 pub async fn finish(
     app: &AppState,
     instance: &InstanceId,
     params: CallbackParams,
     binding: &BrowserBinding,
     previous_session: Option<&str>,
-) -> Result<SignedIn, SsoError> {
+) -> Result<Finished, SsoError> {
     let state = params
         .state
         .as_deref()
@@ -55,6 +64,13 @@ pub async fn finish(
     if !binding.matches(&flow.browser_hash) || flow.instance != *instance {
         return Err(SsoError::FlowMismatch);
     }
+    if let Some(admin) = flow.tested_by {
+        let credentials = registry::test_credentials(&mut *conn, &app.vault, instance)
+            .await?
+            .ok_or(SsoError::UnknownInstance)?;
+        drop(conn);
+        return test(app, params, &flow, &credentials, admin, previous_session).await;
+    }
     let credentials = registry::enabled_credentials(&mut *conn, &app.vault, instance)
         .await?
         .ok_or(SsoError::UnknownInstance)?;
@@ -62,7 +78,40 @@ pub async fn finish(
 
     let outcome = complete(app, params, &flow, &credentials, previous_session).await;
     record_outcome(app, &credentials, &outcome).await;
-    outcome
+    outcome.map(Finished::SignedIn)
+}
+
+/// A test flow reaches its report only in the session of the admin who started it.
+async fn test(
+    app: &AppState,
+    params: CallbackParams,
+    flow: &PendingFlow,
+    credentials: &InstanceCredentials,
+    admin: i64,
+    session: Option<&str>,
+) -> Result<Finished, SsoError> {
+    let user = match session {
+        Some(token) => app.sessions.find(&app.db, token).await?,
+        None => None,
+    };
+    let Some(user) = user.filter(|user| user.user_id == admin) else {
+        return Err(SsoError::FlowMismatch);
+    };
+    let report = test_sign_in::run(app, params, flow, credentials).await;
+    let who = user.email.unwrap_or(user.sub);
+    let instance = &credentials.instance;
+    let event = Event {
+        actor: &Actor::TenantAdmin(who),
+        action: "instance.test_sign_in",
+        tenant: Some(&instance.tenant),
+        instance: Some(&instance.id),
+        succeeded: report.passed(),
+        detail: report
+            .failure()
+            .map_or_else(|| "every check passed".to_owned(), str::to_owned),
+    };
+    audit::record(&mut *app.sign_in_db.acquire().await?, event).await?;
+    Ok(Finished::Tested(report))
 }
 
 /// What follows the flow's checks: everything that can go wrong here is the instance's
@@ -184,7 +233,7 @@ async fn record_outcome(
 /// The code exchange with the instance's current secret; while Okta keeps two secrets active,
 /// once more with the next one on `invalid_client`. The secret that worked is recorded for
 /// the settings page.
-async fn exchange(
+pub(super) async fn exchange(
     app: &AppState,
     provider: &Provider<'_>,
     credentials: &InstanceCredentials,
@@ -224,7 +273,7 @@ async fn exchange(
 
 /// RFC 9207: an `iss` that is present must be the flow's issuer; it must be present when the
 /// issuer advertises it.
-fn check_response_issuer(
+pub(super) fn check_response_issuer(
     iss: Option<&str>,
     expected: &IssuerUrl,
     required: bool,

@@ -31,6 +31,9 @@ pub(super) struct PendingFlow {
     pub pkce_verifier: String,
     pub return_to: ReturnPath,
     pub expires_at: i64,
+    /// A test sign-in started by this admin (user id): it opens no session and shows the
+    /// admin what Okta sent instead. `None` for a real sign-in.
+    pub tested_by: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +193,7 @@ impl FlowStore {
 }
 
 const FLOW_COLUMNS: &str =
-    "instance_id, issuer, browser_hash, nonce, pkce_verifier, return_to, expires_at";
+    "instance_id, issuer, browser_hash, nonce, pkce_verifier, return_to, expires_at, tested_by";
 
 /// The map holds no invariant a panic elsewhere could break: a poisoned lock is still usable.
 fn lock(
@@ -208,7 +211,8 @@ async fn insert<'c>(
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(&format!(
         "INSERT INTO login_flows (state_hash, {FLOW_COLUMNS}) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM instances WHERE id = $2)"
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+         WHERE EXISTS (SELECT 1 FROM instances WHERE id = $2)"
     ))
     .bind(state_hash)
     .bind(flow.instance.as_str())
@@ -218,6 +222,7 @@ async fn insert<'c>(
     .bind(&flow.pkce_verifier)
     .bind(flow.return_to.as_str())
     .bind(flow.expires_at)
+    .bind(flow.tested_by)
     .execute(db)
     .await?;
     Ok(inserted.rows_affected() == 1)
@@ -234,6 +239,7 @@ fn flow_from_row(row: &sqlx::any::AnyRow) -> Result<PendingFlow, sqlx::Error> {
         pkce_verifier: row.try_get("pkce_verifier")?,
         return_to: ReturnPath::from(return_to),
         expires_at: row.try_get("expires_at")?,
+        tested_by: row.try_get("tested_by")?,
     })
 }
 
@@ -299,6 +305,7 @@ mod tests {
             pkce_verifier: "verifier".to_owned(),
             return_to: ReturnPath::from("/after".to_owned()),
             expires_at,
+            tested_by: None,
         }
     }
 

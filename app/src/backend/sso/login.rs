@@ -4,6 +4,7 @@ use super::SsoError;
 use super::binding::BrowserBinding;
 use super::flows::PendingFlow;
 use crate::backend::AppState;
+use crate::backend::auth::TenantAdmin;
 use crate::backend::db::now;
 use crate::backend::registry::{self, InstanceCredentials};
 use crate::domain::{InstanceId, ReturnPath};
@@ -32,7 +33,35 @@ pub async fn start(
     binding: &BrowserBinding,
 ) -> Result<String, SsoError> {
     let credentials = enabled_credentials(app, instance).await?;
-    begin(app, &credentials, request, binding).await
+    begin(app, &credentials, request, binding, None).await
+}
+
+/// A tenant admin's test sign-in through one of their org's instances, active or not: its
+/// callback shows the admin what Okta sent and opens no session. Another org's instance is
+/// [`SsoError::UnknownInstance`].
+pub async fn start_test(
+    app: &AppState,
+    instance: &InstanceId,
+    admin: &TenantAdmin,
+    binding: &BrowserBinding,
+) -> Result<String, SsoError> {
+    let credentials =
+        registry::test_credentials(&mut *app.sign_in_db.acquire().await?, &app.vault, instance)
+            .await?
+            .filter(|credentials| credentials.instance.tenant == admin.tenant)
+            .ok_or(SsoError::UnknownInstance)?;
+    let request = LoginRequest {
+        return_to: ReturnPath::parse_or_default(Some("/settings")),
+        login_hint: None,
+    };
+    begin(
+        app,
+        &credentials,
+        request,
+        binding,
+        Some(admin.user.user_id),
+    )
+    .await
 }
 
 /// Okta's tile ("Login initiated by Okta"): `iss` must be the instance's issuer exactly,
@@ -58,7 +87,7 @@ pub async fn initiate(
         return_to,
         login_hint: request.login_hint,
     };
-    begin(app, &credentials, request, binding).await
+    begin(app, &credentials, request, binding, None).await
 }
 
 async fn enabled_credentials(
@@ -75,6 +104,7 @@ async fn begin(
     credentials: &InstanceCredentials,
     request: LoginRequest,
     binding: &BrowserBinding,
+    tested_by: Option<i64>,
 ) -> Result<String, SsoError> {
     let instance = &credentials.instance.id;
     let provider = app.providers.provider(&credentials.instance.issuer).await?;
@@ -96,6 +126,7 @@ async fn begin(
         pkce_verifier: authorization.pkce_verifier,
         return_to: request.return_to,
         expires_at: now() + ttl,
+        tested_by,
     };
     app.flows
         .store(&app.sign_in_db, &authorization.state, flow)

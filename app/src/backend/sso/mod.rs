@@ -1,7 +1,8 @@
 //! The authorization-code flow, per instance: start ([`login`], also from Okta's tile),
 //! finish ([`callback`]), the stored flow state ([`flows`]) bound to the browser
 //! ([`binding`]), sign-out through Okta ([`logout`]), Okta's Universal Logout
-//! ([`revocation`]), and the conversation with each issuer ([`provider`]).
+//! ([`revocation`]), a tenant admin's [`test_sign_in`], and the conversation with each issuer
+//! ([`provider`]).
 
 pub mod binding;
 pub mod callback;
@@ -10,6 +11,7 @@ pub mod login;
 pub mod logout;
 pub mod provider;
 pub mod revocation;
+pub mod test_sign_in;
 pub mod verify;
 
 use axum::http::StatusCode;

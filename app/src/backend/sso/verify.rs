@@ -117,8 +117,46 @@ pub enum Invalid {
     Header(String),
     #[error("no candidate key verifies the signature")]
     Signature,
+    /// The payload is not base64url JSON with the required claims.
     #[error("claim check failed: {0}")]
-    Claims(String),
+    Malformed(String),
+    /// One claim check failed: which, and why.
+    #[error("claim check failed: {1}")]
+    Claim(Claim, &'static str),
+}
+
+/// The claim checks, in the order they run; a failure names its check, so a test sign-in
+/// can say which checks passed before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Issuer,
+    Audience,
+    Subject,
+    Expiry,
+    NotBefore,
+    IssuedAt,
+    AuthorizedParty,
+    Nonce,
+    AccessTokenHash,
+    /// Universal Logout only: `exp` at most 15 minutes after `iat`.
+    Lifetime,
+    /// Universal Logout only: a usable `jti`.
+    TokenId,
+}
+
+impl Claim {
+    /// An ID token's checks, in order.
+    pub const ID_TOKEN: [Self; 9] = [
+        Self::Issuer,
+        Self::Audience,
+        Self::Subject,
+        Self::Expiry,
+        Self::NotBefore,
+        Self::IssuedAt,
+        Self::AuthorizedParty,
+        Self::Nonce,
+        Self::AccessTokenHash,
+    ];
 }
 
 /// What a token's `typ` header must say it is.
@@ -217,9 +255,9 @@ impl<'t> Jws<'t> {
     fn claims<T: serde::de::DeserializeOwned>(&self) -> Result<T, Invalid> {
         let mut buffer = [0; 2048];
         let payload = decode_segment(self.payload, &mut buffer)
-            .ok_or_else(|| Invalid::Claims("the payload is not base64url".into()))?;
+            .ok_or_else(|| Invalid::Malformed("the payload is not base64url".into()))?;
         serde_json::from_slice(&payload)
-            .map_err(|error| Invalid::Claims(format!("malformed claims: {error}")))
+            .map_err(|error| Invalid::Malformed(format!("malformed claims: {error}")))
     }
 }
 
@@ -307,74 +345,77 @@ pub fn verify_revocation_token(
 ) -> Result<RevocationClaims, Invalid> {
     jws.check_signature(keys)?;
     let claims: RevocationClaims = jws.claims()?;
-    let fail = |why: &str| Err(Invalid::Claims(why.to_owned()));
+    let fail = |claim: Claim, why: &'static str| Err(Invalid::Claim(claim, why));
     let leeway = i64::try_from(expected.leeway_secs).unwrap_or(i64::MAX);
     if claims.iss != expected.issuer {
-        return fail("iss is not the instance's issuer");
+        return fail(Claim::Issuer, "iss is not the instance's issuer");
     }
     if claims.sub != expected.client_id {
-        return fail("sub is not the instance's client id");
+        return fail(Claim::Subject, "sub is not the instance's client id");
     }
     if !claims.aud.contains(expected.audience) {
-        return fail("aud is not this endpoint");
+        return fail(Claim::Audience, "aud is not this endpoint");
     }
     if claims.exp.saturating_add(leeway) <= expected.now {
-        return fail("the token has expired (exp)");
+        return fail(Claim::Expiry, "the token has expired (exp)");
     }
     if claims.iat > expected.now.saturating_add(leeway) {
-        return fail("iat is in the future");
+        return fail(Claim::IssuedAt, "iat is in the future");
     }
     if claims
         .nbf
         .is_some_and(|nbf| nbf > expected.now.saturating_add(leeway))
     {
-        return fail("the token is not valid yet (nbf)");
+        return fail(Claim::NotBefore, "the token is not valid yet (nbf)");
     }
     if claims.exp.saturating_sub(claims.iat) > MAX_REVOCATION_LIFETIME_SECS {
-        return fail("exp is more than 15 minutes after iat");
+        return fail(Claim::Lifetime, "exp is more than 15 minutes after iat");
     }
     if claims.jti.is_empty() || claims.jti.len() > 256 {
-        return fail("jti is empty or too long");
+        return fail(Claim::TokenId, "jti is empty or too long");
     }
     Ok(claims)
 }
 
 fn check_claims(claims: &IdTokenClaims, expected: &Expected<'_>) -> Result<(), Invalid> {
-    let fail = |why: &str| Err(Invalid::Claims(why.to_owned()));
+    let fail = |claim: Claim, why: &'static str| Err(Invalid::Claim(claim, why));
     let leeway = i64::try_from(expected.leeway_secs).unwrap_or(i64::MAX);
     if claims.iss != expected.issuer {
-        return fail("iss is not the issuer the sign-in started at");
+        return fail(
+            Claim::Issuer,
+            "iss is not the issuer the sign-in started at",
+        );
     }
     if !claims.aud.contains(expected.client_id) {
-        return fail("aud does not name this client");
+        return fail(Claim::Audience, "aud does not name this client");
     }
     if claims.sub.is_empty() {
-        return fail("sub is empty");
+        return fail(Claim::Subject, "sub is empty");
     }
     if claims.exp.saturating_add(leeway) <= expected.now {
-        return fail("the token has expired (exp)");
+        return fail(Claim::Expiry, "the token has expired (exp)");
     }
     if claims
         .nbf
         .is_some_and(|nbf| nbf > expected.now.saturating_add(leeway))
     {
-        return fail("the token is not valid yet (nbf)");
+        return fail(Claim::NotBefore, "the token is not valid yet (nbf)");
     }
     if claims.iat > expected.now.saturating_add(leeway) {
-        return fail("iat is in the future");
+        return fail(Claim::IssuedAt, "iat is in the future");
     }
     // Several audiences: the token must say it was issued to us (azp).
     if (claims.aud.count() > 1 || claims.azp.is_some())
         && claims.azp.as_deref() != Some(expected.client_id)
     {
-        return fail("azp is not this client");
+        return fail(Claim::AuthorizedParty, "azp is not this client");
     }
     let nonce_matches = claims
         .nonce
         .as_deref()
         .is_some_and(|nonce| bool::from(nonce.as_bytes().ct_eq(expected.nonce.as_bytes())));
     if !nonce_matches {
-        return fail("nonce is missing or not the one sent");
+        return fail(Claim::Nonce, "nonce is missing or not the one sent");
     }
     if let Some(at_hash) = &claims.at_hash {
         // Every allowed algorithm hashes with SHA-256: the left half of the digest, which
@@ -385,7 +426,10 @@ fn check_claims(claims: &IdTokenClaims, expected: &Expected<'_>) -> Result<(), I
         let matches = URL_SAFE_NO_PAD.decode_slice(at_hash, &mut claimed) == Ok(16)
             && bool::from(claimed.ct_eq(&digest[..16]));
         if !matches {
-            return fail("at_hash does not match the access token");
+            return fail(
+                Claim::AccessTokenHash,
+                "at_hash does not match the access token",
+            );
         }
     }
     Ok(())
@@ -520,7 +564,7 @@ mod tests {
         ];
         for (case, changes) in cases {
             assert!(
-                matches!(verdict(changes), Err(Invalid::Claims(_))),
+                matches!(verdict(changes), Err(Invalid::Claim(..))),
                 "a token with {case} was not refused"
             );
         }
@@ -680,7 +724,7 @@ mod tests {
         ];
         for (case, changes) in cases {
             assert!(
-                matches!(revocation_verdict(changes), Err(Invalid::Claims(_))),
+                matches!(revocation_verdict(changes), Err(Invalid::Claim(..))),
                 "a Universal Logout token with {case} was not refused"
             );
         }

@@ -60,6 +60,15 @@ pub fn InstanceActions(instance: InstanceSummary) -> impl IntoView {
             {move || error.get().map(|error| view! { <ErrorNotice message=error.to_string()/> })}
             <div class="actions">
                 <TestButton id=id.clone() test/>
+                // A real sign-in in a new tab that opens no session and reports what Okta sent.
+                <a
+                    class="button secondary"
+                    href=format!("/sso/{id}/test")
+                    target="_blank"
+                    rel="external noopener"
+                >
+                    "Test sign-in"
+                </a>
                 <button
                     type="button"
                     class=if enabled { "button secondary" } else { "button" }

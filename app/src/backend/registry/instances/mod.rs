@@ -14,7 +14,8 @@ pub use model::{
     Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance, TokenAuthMethod,
 };
 pub use read::{
-    enabled_credentials, find_instance, instance_detail, list_instances, sign_in_options_for_domain,
+    enabled_credentials, find_instance, instance_detail, list_instances,
+    sign_in_options_for_domain, test_credentials,
 };
 pub use secrets::{SecretSlot, record_working_secret};
 pub use write::{add_instance, remove_instance, set_enabled, update_instance};

@@ -91,9 +91,28 @@ pub async fn enabled_credentials<'c>(
     vault: &Vault,
     id: &InstanceId,
 ) -> Result<Option<InstanceCredentials>, RegistryError> {
+    credentials(db, vault, id, "AND i.enabled = 1").await
+}
+
+/// The credentials of an instance of an active org, enabled or not: a tenant admin's test
+/// sign-in through one not yet active.
+pub async fn test_credentials<'c>(
+    db: impl Executor<'c, Database = Any>,
+    vault: &Vault,
+    id: &InstanceId,
+) -> Result<Option<InstanceCredentials>, RegistryError> {
+    credentials(db, vault, id, "").await
+}
+
+async fn credentials<'c>(
+    db: impl Executor<'c, Database = Any>,
+    vault: &Vault,
+    id: &InstanceId,
+    condition: &str,
+) -> Result<Option<InstanceCredentials>, RegistryError> {
     let row = sqlx::query(&format!(
         "SELECT {INSTANCE_COLUMNS}, {} FROM instances i JOIN tenants t ON t.slug = i.tenant_slug \
-         WHERE i.id = $1 AND i.enabled = 1 AND t.status = 'active'",
+         WHERE i.id = $1 AND t.status = 'active' {condition}",
         SealedSecrets::COLUMNS
     ))
     .bind(id.as_str())

@@ -1,0 +1,126 @@
+//! The page a test sign-in ends on: each check, the claims Okta sent, the clock skew, and
+//! what to change in Okta when a check failed. Plain HTML (it opens in its own tab), every
+//! value escaped; no token, code or secret is in it.
+
+use app::backend::sso::provider::probe::Outcome;
+use app::backend::sso::test_sign_in::TestReport;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value;
+
+use super::error_page::escape;
+
+pub struct TestReportPage(pub TestReport);
+
+impl IntoResponse for TestReportPage {
+    fn into_response(self) -> Response {
+        let mut response = (StatusCode::OK, Html(render(&self.0))).into_response();
+        let headers = response.headers_mut();
+        // The callback URL carried the code.
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+fn render(report: &TestReport) -> String {
+    let (verdict, class) = if report.passed() {
+        (
+            "Every check passed: people can sign in through this instance.",
+            "notice info",
+        )
+    } else {
+        ("The test sign-in failed.", "notice error")
+    };
+    let advice = report
+        .advice
+        .as_deref()
+        .map(|advice| {
+            format!(
+                r#"<p class="reason"><strong>What to change:</strong> {}</p>"#,
+                escape(advice)
+            )
+        })
+        .unwrap_or_default();
+    let steps: String = report
+        .steps
+        .iter()
+        .map(|step| {
+            let (mark, class) = match step.outcome {
+                Outcome::Passed => ("Passed", "badge ok"),
+                Outcome::Failed => ("Failed", "badge bad"),
+                Outcome::Skipped => ("Not run", "badge off"),
+            };
+            format!(
+                r#"<li class="check"><span class="{class}">{mark}</span><span class="check-name">{}</span><span class="muted small check-detail">{}</span></li>"#,
+                escape(step.name),
+                escape(&step.detail)
+            )
+        })
+        .collect();
+    let skew = report
+        .clock_skew_secs
+        .map(|skew| {
+            let warning = if skew.abs() > 30 { " (more than 30 seconds: check the server's time)" } else { "" };
+            format!(
+                r#"<p data-testid="clock-skew">Clock skew: this server's time minus the token's <code>iat</code> is {skew} s{warning}.</p>"#
+            )
+        })
+        .unwrap_or_default();
+    let id_token = claims_table("ID token claims", report.id_token_claims.as_ref());
+    let userinfo = claims_table("Userinfo claims", report.userinfo_claims.as_ref());
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Test sign-in · Orgpass</title>
+<link rel="stylesheet" href="/pkg/orgpass.css">
+</head>
+<body>
+<header class="topbar"><a class="brand" href="/">Orgpass</a></header>
+<main class="page report">
+<section class="card">
+<p class="eyebrow">Test sign-in · no session was opened</p>
+<h1>{label}</h1>
+<p class="muted small">{issuer}</p>
+<div class="{class}" role="status"><p class="notice-title">{verdict}</p>{advice}</div>
+<h2>Checks</h2>
+<ul class="checks plain" aria-label="Checks">{steps}</ul>
+{skew}
+{id_token}
+{userinfo}
+<p><a class="button secondary" href="/settings">Back to settings</a></p>
+</section>
+</main>
+</body>
+</html>"#,
+        label = escape(&report.instance_label),
+        issuer = escape(&report.issuer),
+    )
+}
+
+fn claims_table(title: &str, claims: Option<&Value>) -> String {
+    let Some(Value::Object(claims)) = claims else {
+        return String::new();
+    };
+    let rows: String = claims
+        .iter()
+        .map(|(name, value)| {
+            let shown = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            format!(
+                "<dt><code>{}</code></dt><dd>{}</dd>",
+                escape(name),
+                escape(&shown)
+            )
+        })
+        .collect();
+    format!(r#"<h2>{title}</h2><dl class="facts claims" aria-label="{title}">{rows}</dl>"#)
+}
