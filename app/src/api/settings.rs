@@ -303,7 +303,6 @@ pub async fn update_instance_settings(
     use crate::backend::registry::{InstanceChanges, TokenAuthMethod};
     with_status(async move {
         let admin = admin().await?;
-        let id = instance_id(&id)?;
         let method =
             TokenAuthMethod::parse(&token_auth_method).map_err(|e| ApiError::Invalid(e.0))?;
         let changes = InstanceChanges {
@@ -320,16 +319,7 @@ pub async fn update_instance_settings(
             post_logout_uri: Some(Some(sign_out_uri.trim().to_owned()).filter(|u| !u.is_empty())),
             ..InstanceChanges::default()
         };
-        let app = app_state()?;
-        let org = crate::backend::org_settings::update_instance(
-            &app,
-            &admin.tenant,
-            &id,
-            changes,
-            &admin.actor(),
-        )
-        .await?;
-        summary(&app, &admin.tenant, &org.id).await
+        change_instance(&admin, &id, changes).await
     })
     .await
 }
@@ -392,21 +382,11 @@ pub async fn stage_next_secret(
     use crate::backend::registry::InstanceChanges;
     with_status(async move {
         let admin = admin().await?;
-        let id = instance_id(&id)?;
         let changes = InstanceChanges {
             next_secret: Some(Some(secret_of(secret)?)),
             ..InstanceChanges::default()
         };
-        let app = app_state()?;
-        crate::backend::org_settings::update_instance(
-            &app,
-            &admin.tenant,
-            &id,
-            changes,
-            &admin.actor(),
-        )
-        .await?;
-        summary(&app, &admin.tenant, &id).await
+        change_instance(&admin, &id, changes).await
     })
     .await
 }
@@ -418,7 +398,6 @@ pub async fn finish_rotation(id: String, promote: bool) -> Result<InstanceSummar
     use crate::backend::registry::InstanceChanges;
     with_status(async move {
         let admin = admin().await?;
-        let id = instance_id(&id)?;
         let changes = if promote {
             InstanceChanges {
                 promote_next: true,
@@ -430,16 +409,7 @@ pub async fn finish_rotation(id: String, promote: bool) -> Result<InstanceSummar
                 ..InstanceChanges::default()
             }
         };
-        let app = app_state()?;
-        crate::backend::org_settings::update_instance(
-            &app,
-            &admin.tenant,
-            &id,
-            changes,
-            &admin.actor(),
-        )
-        .await?;
-        summary(&app, &admin.tenant, &id).await
+        change_instance(&admin, &id, changes).await
     })
     .await
 }
@@ -470,6 +440,26 @@ pub async fn test_connection(id: String) -> Result<Vec<CheckView>, ApiError> {
             .collect())
     })
     .await
+}
+
+/// Applies `changes` to one of the admin's instances and returns it as the tab shows it.
+#[cfg(feature = "ssr")]
+async fn change_instance(
+    admin: &crate::backend::auth::TenantAdmin,
+    id: &str,
+    changes: crate::backend::registry::InstanceChanges,
+) -> Result<InstanceSummary, ApiError> {
+    let id = instance_id(id)?;
+    let app = app_state()?;
+    crate::backend::org_settings::update_instance(
+        &app,
+        &admin.tenant,
+        &id,
+        changes,
+        &admin.actor(),
+    )
+    .await?;
+    summary(&app, &admin.tenant, &id).await
 }
 
 /// One instance as the Instances tab shows it, after a change.

@@ -58,7 +58,19 @@ impl IntoResponse for NotAllowed {
 }
 
 fn render(title: &str, reason: &str) -> String {
-    let reason = escape(reason);
+    let body = format!(
+        r#"<section class="card">
+<h1>{title}</h1>
+<p class="notice error" role="alert" data-testid="sign-in-error">{}</p>
+<p><a class="button" href="/">Try again</a></p>
+</section>"#,
+        escape(reason)
+    );
+    page(title, "page", &body)
+}
+
+/// A whole server-rendered page around `body` (already escaped), in the app's style.
+pub fn page(title: &str, main_class: &str, body: &str) -> String {
     format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -70,12 +82,8 @@ fn render(title: &str, reason: &str) -> String {
 </head>
 <body>
 <header class="topbar"><a class="brand" href="/">Orgpass</a></header>
-<main class="page">
-<section class="card">
-<h1>{title}</h1>
-<p class="notice error" role="alert" data-testid="sign-in-error">{reason}</p>
-<p><a class="button" href="/">Try again</a></p>
-</section>
+<main class="{main_class}">
+{body}
 </main>
 </body>
 </html>"#

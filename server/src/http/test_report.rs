@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
-use super::error_page::escape;
+use super::error_page::{escape, page};
 
 pub struct TestReportPage(pub TestReport);
 
@@ -72,19 +72,8 @@ fn render(report: &TestReport) -> String {
         .unwrap_or_default();
     let id_token = claims_table("ID token claims", report.id_token_claims.as_ref());
     let userinfo = claims_table("Userinfo claims", report.userinfo_claims.as_ref());
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Test sign-in · Orgpass</title>
-<link rel="stylesheet" href="/pkg/orgpass.css">
-</head>
-<body>
-<header class="topbar"><a class="brand" href="/">Orgpass</a></header>
-<main class="page report">
-<section class="card">
+    let body = format!(
+        r#"<section class="card">
 <p class="eyebrow">Test sign-in · no session was opened</p>
 <h1>{label}</h1>
 <p class="muted small">{issuer}</p>
@@ -95,13 +84,11 @@ fn render(report: &TestReport) -> String {
 {id_token}
 {userinfo}
 <p><a class="button secondary" href="/settings">Back to settings</a></p>
-</section>
-</main>
-</body>
-</html>"#,
+</section>"#,
         label = escape(&report.instance_label),
         issuer = escape(&report.issuer),
-    )
+    );
+    page("Test sign-in", "page report", &body)
 }
 
 fn claims_table(title: &str, claims: Option<&Value>) -> String {
