@@ -40,8 +40,7 @@ pub async fn create_setup_link(
     actor: &Actor,
 ) -> Result<(SetupLink, SecretString), RegistryError> {
     let token = random_token();
-    // A short public name for lists and revocation, unrelated to the token.
-    let id = random_token()[..10].to_owned();
+    let id = link_id();
     let created_at = now();
     let expires_at = created_at.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     let mut tx = db.begin().await?;
@@ -123,6 +122,14 @@ pub async fn list_setup_links(
         .map_err(RegistryError::from)
 }
 
+/// A short public name for lists and revocation, unrelated to the token: 40 random bits in
+/// lowercase hex, so it never starts with `-` and is never taken for a command-line flag
+/// (`orgpass setup-link revoke ID`).
+fn link_id() -> String {
+    let bytes: [u8; 5] = rand::random();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// Revokes a link that has not been used; revoking twice is not an error.
 pub async fn revoke_setup_link(db: &Db, id: &str, actor: &Actor) -> Result<(), RegistryError> {
     let mut tx = db.begin().await?;
@@ -151,4 +158,22 @@ pub async fn revoke_setup_link(db: &Db, id: &str, actor: &Actor) -> Result<(), R
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::link_id;
+
+    #[test]
+    fn a_link_id_is_ten_hex_digits_never_read_as_a_command_line_flag() {
+        for _ in 0..1000 {
+            let id = link_id();
+            assert_eq!(id.len(), 10, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{id}"
+            );
+        }
+    }
 }
