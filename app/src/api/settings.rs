@@ -469,13 +469,8 @@ async fn summary(
     tenant: &crate::domain::TenantSlug,
     id: &crate::domain::InstanceId,
 ) -> Result<InstanceSummary, ApiError> {
-    crate::backend::org_settings::overview(app, tenant)
-        .await?
-        .instances
-        .into_iter()
-        .find(|status| status.detail.instance.id == *id)
-        .map(InstanceSummary::from)
-        .ok_or_else(|| ApiError::NotFound(format!("no instance '{id}'")))
+    let status = crate::backend::org_settings::instance_status(app, tenant, id).await?;
+    Ok(InstanceSummary::from(status))
 }
 
 /// One page (from 0) of the org's events, newest first. Every filter is optional: the

@@ -35,17 +35,30 @@ pub async fn overview(app: &AppState, tenant: &TenantSlug) -> Result<Overview, R
         .ok_or_else(|| RegistryError::UnknownTenant(tenant.clone()))?;
     let mut instances = Vec::new();
     for instance in registry::list_instances(&app.db, Some(tenant)).await? {
-        let detail = registry::instance_detail(&app.db, &app.vault, &instance.id).await?;
-        let history = audit::sign_in_history(&app.db, &instance.id).await?;
-        instances.push(InstanceStatus {
-            urls: app.settings.public_url.instance_urls(&instance),
-            detail,
-            history,
-        });
+        instances.push(status(app, instance).await?);
     }
     Ok(Overview {
         tenant: found,
         instances,
+    })
+}
+
+/// One of the org's instances as its card shows it, e.g. after a change.
+pub async fn instance_status(
+    app: &AppState,
+    tenant: &TenantSlug,
+    id: &InstanceId,
+) -> Result<InstanceStatus, RegistryError> {
+    status(app, instance_of(app, tenant, id).await?).await
+}
+
+async fn status(app: &AppState, instance: Instance) -> Result<InstanceStatus, RegistryError> {
+    let detail = registry::instance_detail(&app.db, &app.vault, &instance.id).await?;
+    let history = audit::sign_in_history(&app.db, &instance.id).await?;
+    Ok(InstanceStatus {
+        urls: app.settings.public_url.instance_urls(&instance),
+        detail,
+        history,
     })
 }
 
