@@ -15,7 +15,7 @@ use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use components::provide_session;
 use pages::{
-    AdminsPage, AuditPage, HomePage, InstancesPage, NotFound, OrgPage, SettingsLayout,
+    AdminsPage, AuditPage, HomePage, InstancesPage, NotFound, OrgPage, SettingsLayout, SetupPage,
     SignedOutPage,
 };
 
@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("o"), ParamSegment("slug")) view=OrgPage/>
                     <Route path=StaticSegment("signed-out") view=SignedOutPage/>
+                    <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async/>
                     // Whole pages too: their suspense boundaries nest three deep.
                     <ParentRoute
                         path=StaticSegment("settings")

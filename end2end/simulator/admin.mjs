@@ -1,4 +1,4 @@
-// Test-only control endpoints under /__sim/ (key rotation, faults, counters,
+// Test-only control endpoints under /__sim/ (key rotation, faults, an app's settings, counters,
 // the dashboard's tiles, sessions and the Universal Logout sender).
 import { SIGN_WITH } from './keys.mjs';
 import { HttpError, readJson, sendEmpty, sendHtml, sendJson, sendRedirect } from './http.mjs';
@@ -32,6 +32,10 @@ export async function handleAdmin(org, req, res, path) {
       }
       org.armTamper({ claims, signWith });
       return sendEmpty(res);
+    }
+    case 'POST /__sim/clients/update': {
+      const { client_id: clientId, ...settings } = await readJson(req);
+      return sendJson(res, 200, org.updateClient(clientId, settings));
     }
     case 'GET /__sim/tile':
       return sendRedirect(res, tileLocation(org, query));

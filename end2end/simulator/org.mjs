@@ -101,6 +101,30 @@ export class Org {
     this.#tamper = fault;
   }
 
+  /**
+   * What an Okta admin does in the app's settings: replace its sign-in (and sign-out)
+   * redirect URIs, e.g. with those Orgpass's settings page shows, or its client secret (a
+   * rotation whose old secret is deactivated).
+   */
+  updateClient(clientId, { redirect_uris: redirectUris, post_logout_redirect_uris: postLogout, client_secret: secret }) {
+    const client = this.client(clientId);
+    const urls = (list, what) => {
+      if (list === undefined) return undefined;
+      if (!Array.isArray(list) || list.length === 0 || !list.every((u) => typeof u === 'string' && URL.canParse(u))) {
+        throw new HttpError(400, `${what} must be a non-empty list of absolute URLs`);
+      }
+      return list;
+    };
+    if (secret !== undefined && (typeof secret !== 'string' || secret.length < 16)) {
+      throw new HttpError(400, 'client_secret must be a string of at least 16 characters');
+    }
+    client.redirect_uris = urls(redirectUris, 'redirect_uris') ?? client.redirect_uris;
+    client.post_logout_redirect_uris = urls(postLogout, 'post_logout_redirect_uris') ?? client.post_logout_redirect_uris;
+    client.client_secret = secret ?? client.client_secret;
+    this.#rebuildProvider();
+    return { client_id: clientId, redirect_uris: client.redirect_uris, post_logout_redirect_uris: client.post_logout_redirect_uris ?? [] };
+  }
+
   /** The client configured with this client_id, or a 404. */
   client(clientId) {
     const client = this.clients.find((c) => c.client_id === clientId);

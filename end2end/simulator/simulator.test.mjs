@@ -35,6 +35,8 @@ const CONFIG = {
           initiate_login_uri: 'http://127.0.0.1:9/sso/acme-okta/initiate?from=okta',
         },
         { client_id: 'post-client', client_secret: 'post-secret-0123456789abcdef', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_post' },
+        // An app integration not connected yet: Okta's default redirect URI until updated.
+        { client_id: 'new-client', client_secret: 'new-secret-0123456789abcdef', redirect_uris: ['http://localhost:8080/authorization-code/callback'] },
       ],
     },
     {
@@ -564,6 +566,32 @@ describe('okta simulator', () => {
       const { port } = new URL(receiver.origin);
       assert.match((await send({ client_id, url: `http://[::1]:${port}/x`, sub_id }, 502)).error_description, /failed/);
     });
+  });
+
+  it('takes an app\'s new redirect URIs and secret as an Okta admin enters them', async () => {
+    const fresh = { client_id: 'new-client', client_secret: 'new-secret-0123456789abcdef' };
+    const request = new URLSearchParams({
+      client_id: fresh.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid',
+      code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', state: 's', nonce: 'n',
+    });
+    const refused = await fetch(`${acme}/oauth2/v1/authorize?${request}`, { redirect: 'manual' });
+    assert.equal(refused.status, 400, 'an unregistered redirect URI was accepted');
+
+    const updated = await post(`${acme}/__sim/clients/update`, { client_id: fresh.client_id, redirect_uris: [REDIRECT] });
+    assert.equal(updated.status, 200);
+    await login(acme, fresh);
+
+    const rotated = { ...fresh, client_secret: 'rotated-secret-0123456789abcdef' };
+    assert.equal((await post(`${acme}/__sim/clients/update`, { client_id: fresh.client_id, client_secret: rotated.client_secret })).status, 200);
+    await login(acme, rotated);
+    const { params, verifier } = await authorize(acme, fresh);
+    const body = new URLSearchParams({ grant_type: 'authorization_code', code: params.code, redirect_uri: REDIRECT, code_verifier: verifier });
+    const basic = Buffer.from(`${fresh.client_id}:${fresh.client_secret}`).toString('base64');
+    const old = await fetch(`${acme}/oauth2/v1/token`, { method: 'POST', headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    assert.equal((await old.json()).error, 'invalid_client');
+
+    assert.equal((await post(`${acme}/__sim/clients/update`, { client_id: fresh.client_id, redirect_uris: [] })).status, 400);
+    assert.equal((await post(`${acme}/__sim/clients/update`, { client_id: 'nobody', redirect_uris: [REDIRECT] })).status, 404);
   });
 
   it('counts endpoint hits and resets the counters', async () => {

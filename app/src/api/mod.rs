@@ -1,8 +1,9 @@
 //! Server functions the SPA calls, and the types that cross the wire: [`sign_in`] for end
-//! users' pages, [`settings`] for tenant admins. Each one authenticates, calls a `backend`
+//! users' pages, [`settings`] for tenant admins, [`setup`] for a setup link's holder. Each one authenticates, calls a `backend`
 //! module and maps the error: nothing else.
 
 mod settings;
+mod setup;
 mod sign_in;
 
 use leptos::prelude::*;
@@ -11,6 +12,7 @@ use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 pub use settings::*;
+pub use setup::*;
 pub use sign_in::*;
 
 /// What a server function can fail with; every message is safe to show. The HTTP status of a
@@ -68,7 +70,7 @@ mod convert {
                     Self::Internal
                 }
                 AuthError::NotAdmin => Self::Forbidden(error.to_string()),
-                AuthError::NotSignedIn | AuthError::SessionEnded => {
+                AuthError::NotSignedIn | AuthError::SessionEnded | AuthError::SetupLinkEnded => {
                     Self::Unauthorized(error.to_string())
                 }
             }

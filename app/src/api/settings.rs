@@ -147,6 +147,16 @@ async fn admin() -> Result<crate::backend::auth::TenantAdmin, ApiError> {
     Ok(crate::backend::auth::tenant_admin(&mut parts, &app).await?)
 }
 
+/// An admin, or the setup link that added this instance (see `api::setup`).
+#[cfg(feature = "ssr")]
+async fn configurer(
+    id: &crate::domain::InstanceId,
+) -> Result<crate::backend::auth::Configurer, ApiError> {
+    let app = app_state()?;
+    let mut parts = request_parts()?;
+    Ok(crate::backend::auth::instance_configurer(&mut parts, &app, id).await?)
+}
+
 #[server]
 pub async fn org_settings() -> Result<OrgSettingsView, ApiError> {
     with_status(async move {
@@ -244,17 +254,23 @@ fn instance_id(raw: &str) -> Result<crate::domain::InstanceId, ApiError> {
 }
 
 #[cfg(feature = "ssr")]
-fn secret_of(field: SecretField) -> Result<crate::domain::ClientSecret, ApiError> {
+pub(super) fn secret_of(field: SecretField) -> Result<crate::domain::ClientSecret, ApiError> {
     crate::domain::ClientSecret::new(field.0).map_err(|invalid| ApiError::Invalid(invalid.0))
 }
 
 /// The issuer an "Okta domain" stands for, checked against the issuer policy as the admin
-/// types.
+/// (or a setup link's holder) types.
 #[server]
 pub async fn check_okta_domain(okta_domain: String) -> Result<String, ApiError> {
     with_status(async move {
-        admin().await?;
         let app = app_state()?;
+        let parts = request_parts()?;
+        if crate::backend::auth::setup_grant(&parts, &app)
+            .await
+            .is_err()
+        {
+            admin().await?;
+        }
         let issuer =
             crate::domain::IssuerUrl::from_okta_domain(&okta_domain, &app.settings.issuer_policy)
                 .map_err(|invalid| ApiError::Invalid(invalid.0))?;
@@ -327,18 +343,18 @@ pub async fn update_instance_settings(
 #[server]
 pub async fn set_instance_enabled(id: String, enabled: bool) -> Result<InstanceSummary, ApiError> {
     with_status(async move {
-        let admin = admin().await?;
         let id = instance_id(&id)?;
+        let configurer = configurer(&id).await?;
         let app = app_state()?;
         crate::backend::org_settings::set_enabled(
             &app,
-            &admin.tenant,
+            &configurer.tenant,
             &id,
             enabled,
-            &admin.actor(),
+            &configurer.actor,
         )
         .await?;
-        summary(&app, &admin.tenant, &id).await
+        summary(&app, &configurer.tenant, &id).await
     })
     .await
 }
@@ -420,10 +436,11 @@ pub async fn finish_rotation(id: String, promote: bool) -> Result<InstanceSummar
 pub async fn test_connection(id: String) -> Result<Vec<CheckView>, ApiError> {
     use crate::backend::sso::provider::probe::{self, Outcome};
     with_status(async move {
-        let admin = admin().await?;
         let id = instance_id(&id)?;
+        let configurer = configurer(&id).await?;
         let app = app_state()?;
-        let instance = crate::backend::org_settings::instance_of(&app, &admin.tenant, &id).await?;
+        let instance =
+            crate::backend::org_settings::instance_of(&app, &configurer.tenant, &id).await?;
         let checks = probe::test_connection(&app.providers, &instance.issuer).await;
         Ok(checks
             .into_iter()
@@ -464,7 +481,7 @@ async fn change_instance(
 
 /// One instance as the Instances tab shows it, after a change.
 #[cfg(feature = "ssr")]
-async fn summary(
+pub(super) async fn summary(
     app: &crate::backend::AppState,
     tenant: &crate::domain::TenantSlug,
     id: &crate::domain::InstanceId,

@@ -19,6 +19,8 @@ pub enum Actor {
     EndUser(String),
     /// The tenant's Okta, authenticated by a signed request (Universal Logout).
     IdentityProvider,
+    /// Whoever holds a setup link (by the link's id), before the org has an admin.
+    SetupLink(String),
 }
 
 impl Actor {
@@ -28,6 +30,7 @@ impl Actor {
             Self::TenantAdmin(email) => format!("admin:{email}"),
             Self::EndUser(who) => format!("user:{who}"),
             Self::IdentityProvider => "okta".to_owned(),
+            Self::SetupLink(id) => format!("setup-link:{id}"),
         }
     }
 }

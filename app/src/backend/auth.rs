@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
 use super::audit::Actor;
+use super::registry::{self, SetupGrant};
 use super::sessions::SignedInUser;
+use super::sso::flows::Tester;
 use super::{AppState, admins, cookies};
-use crate::domain::TenantSlug;
+use crate::domain::{InstanceId, TenantSlug};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -23,6 +25,9 @@ pub enum AuthError {
     /// Signed in, but not an admin of the org they signed in to (403).
     #[error("only an admin of your organization can do this")]
     NotAdmin,
+    /// No setup link in this browser, or one used, revoked or expired since (401).
+    #[error("this setup link is no longer valid; ask for a new one")]
+    SetupLinkEnded,
     /// Storage failed (500); logged, not shown.
     #[error("internal error")]
     Internal(#[source] sqlx::Error),
@@ -31,7 +36,9 @@ pub enum AuthError {
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let status = match self {
-            Self::NotSignedIn | Self::SessionEnded => StatusCode::UNAUTHORIZED,
+            Self::NotSignedIn | Self::SessionEnded | Self::SetupLinkEnded => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::NotAdmin => StatusCode::FORBIDDEN,
             Self::Internal(ref error) => {
                 tracing::error!(%error, "session lookup failed");
@@ -95,6 +102,51 @@ pub async fn tenant_admin(parts: &mut Parts, app: &AppState) -> Result<TenantAdm
     let tenant = TenantSlug::parse(&user.tenant)
         .map_err(|e| AuthError::Internal(sqlx::Error::Decode(e.0.into())))?;
     Ok(TenantAdmin { user, tenant })
+}
+
+/// The live setup link this browser holds (see `cookies::setup_link`); 401 otherwise.
+pub async fn setup_grant(parts: &Parts, app: &AppState) -> Result<SetupGrant, AuthError> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(cookie) = jar.get(cookies::setup_link_name(&app.settings)) else {
+        return Err(AuthError::SetupLinkEnded);
+    };
+    let mut conn = app.db.acquire().await.map_err(AuthError::Internal)?;
+    registry::open_setup_link(&mut conn, cookie.value())
+        .await
+        .map_err(AuthError::Internal)?
+        .ok_or(AuthError::SetupLinkEnded)
+}
+
+/// Who may configure one instance, and for which org: the browser's setup link if it added
+/// this very instance, else an admin. The caller still checks that the instance is the org's.
+pub struct Configurer {
+    pub tenant: TenantSlug,
+    pub actor: Actor,
+    pub tester: Tester,
+}
+
+pub async fn instance_configurer(
+    parts: &mut Parts,
+    app: &AppState,
+    instance: &InstanceId,
+) -> Result<Configurer, AuthError> {
+    match setup_grant(parts, app).await {
+        Ok(grant) if grant.covers(instance) => {
+            return Ok(Configurer {
+                tenant: grant.tenant.clone(),
+                actor: grant.actor(),
+                tester: Tester::SetupLink(grant.link_id),
+            });
+        }
+        Err(AuthError::Internal(error)) => return Err(AuthError::Internal(error)),
+        _ => {}
+    }
+    let admin = tenant_admin(parts, app).await?;
+    Ok(Configurer {
+        actor: admin.actor(),
+        tester: Tester::Admin(admin.user.user_id),
+        tenant: admin.tenant,
+    })
 }
 
 impl<S> FromRequestParts<S> for TenantAdmin

@@ -1,4 +1,4 @@
-//! The two cookies Orgpass sets, always HttpOnly and SameSite=Lax (the callback is a top-level
+//! The cookies Orgpass sets, always HttpOnly and SameSite=Lax (the callback is a top-level
 //! navigation from Okta, which Lax allows). `Secure` and the `__Host-` prefix are dropped only
 //! when the operator runs on loopback http (see `Settings::new`).
 
@@ -22,6 +22,16 @@ pub fn flow_binding_name(settings: &Settings) -> &'static str {
         "__Host-orgpass_flow"
     } else {
         "orgpass_flow"
+    }
+}
+
+/// Holds a setup link's token in the browser that opened it, so the link leaves the address bar
+/// (and the history and `Referer`) at once.
+pub fn setup_link_name(settings: &Settings) -> &'static str {
+    if settings.secure_cookies() {
+        "__Host-orgpass_setup"
+    } else {
+        "orgpass_setup"
     }
 }
 
@@ -68,5 +78,25 @@ pub fn flow_binding(settings: &Settings, value: &str) -> Cookie<'static> {
         flow_binding_name(settings),
         value.to_owned(),
         seconds(settings.flow_ttl),
+    )
+}
+
+/// Lives as long as the link: `expires_at` in Unix seconds.
+pub fn setup_link(settings: &Settings, token: &str, expires_at: i64) -> Cookie<'static> {
+    let left = expires_at.saturating_sub(crate::backend::db::now()).max(0);
+    build(
+        settings,
+        setup_link_name(settings),
+        token.to_owned(),
+        Duration::seconds(left),
+    )
+}
+
+pub fn setup_link_removal(settings: &Settings) -> Cookie<'static> {
+    build(
+        settings,
+        setup_link_name(settings),
+        String::new(),
+        Duration::ZERO,
     )
 }

@@ -8,8 +8,8 @@ use sqlx::Row;
 use super::AppState;
 use super::audit::{self, Actor, SignInHistory};
 use super::registry::{
-    self, Instance, InstanceChanges, InstanceDetail, NewInstance, RegistryError, Tenant,
-    TokenAuthMethod,
+    self, Instance, InstanceChanges, InstanceDetail, NewInstance, RegistryError, SetupGrant,
+    Tenant, TokenAuthMethod,
 };
 use super::sessions::Invalidation;
 use super::settings::InstanceUrls;
@@ -193,17 +193,53 @@ pub async fn add_instance(
     new: NewOrgInstance,
     actor: &Actor,
 ) -> Result<Instance, RegistryError> {
-    let new = NewInstance {
-        id: None,
-        tenant: tenant.clone(),
-        label: new.label,
-        issuer: new.issuer,
-        client_id: new.client_id,
-        client_secret: new.client_secret,
-        token_auth_method: TokenAuthMethod::default(),
-        extra_redirect_uris: Vec::new(),
-        post_logout_uri: None,
-        enabled: false,
+    registry::add_instance(&app.db, &app.vault, new.inactive_in(tenant), actor).await
+}
+
+impl NewOrgInstance {
+    fn inactive_in(self, tenant: &TenantSlug) -> NewInstance {
+        NewInstance {
+            id: None,
+            tenant: tenant.clone(),
+            label: self.label,
+            issuer: self.issuer,
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            token_auth_method: TokenAuthMethod::default(),
+            extra_redirect_uris: Vec::new(),
+            post_logout_uri: None,
+            enabled: false,
+        }
+    }
+}
+
+/// What the holder of a setup link sees: the org, and the instance the link added if any.
+pub struct SetupOverview {
+    pub tenant: Tenant,
+    pub instance: Option<InstanceStatus>,
+}
+
+pub async fn setup_overview(
+    app: &AppState,
+    grant: &SetupGrant,
+) -> Result<SetupOverview, RegistryError> {
+    let tenant = registry::find_tenant(&app.db, &grant.tenant)
+        .await?
+        .ok_or_else(|| RegistryError::UnknownTenant(grant.tenant.clone()))?;
+    let instance = match &grant.instance {
+        Some(id) => Some(instance_status(app, &grant.tenant, id).await?),
+        None => None,
     };
-    registry::add_instance(&app.db, &app.vault, new, actor).await
+    Ok(SetupOverview { tenant, instance })
+}
+
+/// The org's instance added with a setup link: inactive, like any an admin adds, and the only
+/// one the link may add.
+pub async fn add_setup_instance(
+    app: &AppState,
+    grant: &SetupGrant,
+    new: NewOrgInstance,
+) -> Result<Instance, RegistryError> {
+    let new = new.inactive_in(&grant.tenant);
+    registry::add_setup_instance(&app.db, &app.vault, grant, new).await
 }

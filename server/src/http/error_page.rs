@@ -1,6 +1,6 @@
 //! The page a browser sees when a sign-in fails: a short reason and a way to try again.
 //! The full reason is logged by the middleware, never shown. Also the page of a test sign-in
-//! that only an admin may start.
+//! that only an admin may start, and the one of a setup link that no longer works.
 
 use app::backend::auth::AuthError;
 use app::backend::sso::SsoError;
@@ -40,7 +40,9 @@ pub struct NotAllowed(pub AuthError);
 impl IntoResponse for NotAllowed {
     fn into_response(self) -> Response {
         let status = match self.0 {
-            AuthError::NotSignedIn | AuthError::SessionEnded => StatusCode::UNAUTHORIZED,
+            AuthError::NotSignedIn | AuthError::SessionEnded | AuthError::SetupLinkEnded => {
+                StatusCode::UNAUTHORIZED
+            }
             AuthError::NotAdmin => StatusCode::FORBIDDEN,
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -53,6 +55,31 @@ impl IntoResponse for NotAllowed {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response.extensions_mut().insert(LoggedError::new(self.0));
+        response
+    }
+}
+
+/// A setup link that is used, revoked, expired or unknown: one page for all, so it tells
+/// nothing about which (404).
+pub struct SetupLinkInvalid;
+
+impl IntoResponse for SetupLinkInvalid {
+    fn into_response(self) -> Response {
+        let body = r#"<section class="card narrow">
+<h1>This link is no longer valid</h1>
+<p class="muted" role="alert">Set-up links work once and for a limited time. Ask whoever sent you this one for a new link.</p>
+</section>"#;
+        let mut response = (
+            StatusCode::NOT_FOUND,
+            Html(page("This link is no longer valid", "page", body)),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 }

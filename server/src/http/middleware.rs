@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use app::backend::AppState;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -26,8 +26,17 @@ impl LoggedError {
     }
 }
 
+/// The route a request matched (`/setup/{token}`), never its actual path or query: those can
+/// carry a setup link's token or an authorization code.
+fn route(request: &Request) -> Option<String> {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|matched| matched.as_str().to_owned())
+}
+
 async fn log_errors(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    let path = route(&request).unwrap_or_else(|| "(no route)".to_owned());
     let response = next.run(request).await;
     if let Some(LoggedError(error)) = response.extensions().get::<LoggedError>() {
         let source = std::error::Error::source(error.as_ref()).map(ToString::to_string);
@@ -49,7 +58,12 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router.layer(
         ServiceBuilder::new()
-            .layer(TraceLayer::new_for_http())
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                    let route = route(request);
+                    tracing::debug_span!("request", method = %request.method(), route)
+                }),
+            )
             .layer(middleware::from_fn(log_errors))
             .layer(middleware::from_fn_with_state(
                 state.clone(),

@@ -7,6 +7,7 @@ pub mod middleware;
 mod revocation;
 mod same_origin;
 mod session;
+mod setup;
 mod sso;
 mod test_report;
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
             "/sso/{instance}/global-token-revocation",
             post(revocation::revoke),
         )
+        .route("/setup/{token}", get(setup::open))
         .route("/api/session", get(session::current))
         .route("/logout", post(session::logout))
 }

@@ -1,12 +1,12 @@
 use app::backend::AppState;
-use app::backend::auth::{AuthError, TenantAdmin};
+use app::backend::auth;
 use app::backend::cookies;
-use app::backend::sso::callback::{self, CallbackParams, Finished};
+use app::backend::sso::callback::{self, BrowserCookies, CallbackParams, Finished};
 use app::backend::sso::login::{self, InitiateRequest, LoginRequest};
 use app::backend::sso::{BrowserBinding, SsoError};
 use app::domain::{InstanceId, ReturnPath};
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -86,18 +86,22 @@ async fn initiate(
     Ok(to_okta(&app, &binding, authorize_url))
 }
 
-/// `GET /sso/{instance}/test` → 302 to Okta for an admin's test sign-in, which opens no
-/// session (see `app::backend::sso::test_sign_in`). Admins of the instance's org only.
+/// `GET /sso/{instance}/test` → 302 to Okta for a test sign-in, which opens no session (see
+/// `app::backend::sso::test_sign_in`): for admins of the instance's org, and for the setup link
+/// that added it.
 pub async fn test(
     State(app): State<AppState>,
     Path(instance): Path<String>,
     binding: BrowserBinding,
-    admin: Result<TenantAdmin, AuthError>,
+    request: Request,
 ) -> Result<Response, Response> {
-    let admin = admin.map_err(|refusal| NotAllowed(refusal).into_response())?;
     let instance = InstanceId::parse(&instance)
         .map_err(|_| SignInFailed(SsoError::UnknownInstance).into_response())?;
-    let authorize_url = login::start_test(&app, &instance, &admin, &binding)
+    let (mut parts, _) = request.into_parts();
+    let configurer = auth::instance_configurer(&mut parts, &app, &instance)
+        .await
+        .map_err(|refusal| NotAllowed(refusal).into_response())?;
+    let authorize_url = login::start_test(&app, &instance, &configurer, &binding)
         .await
         .map_err(|error| SignInFailed(error).into_response())?;
     Ok(to_okta(&app, &binding, authorize_url))
@@ -117,15 +121,22 @@ pub async fn callback(
     Query(params): Query<CallbackParams>,
 ) -> Result<Response, SignInFailed> {
     let instance = InstanceId::parse(&instance).map_err(|_| SsoError::UnknownInstance)?;
-    let previous = jar
-        .get(cookies::session_name(&app.settings))
-        .map(|cookie| cookie.value().to_owned());
-    let signed_in =
-        match callback::finish(&app, &instance, params, &binding, previous.as_deref()).await? {
-            Finished::SignedIn(signed_in) => signed_in,
-            Finished::Tested(report) => return Ok(TestReportPage(report).into_response()),
-        };
-    let jar = jar.add(cookies::session(&app.settings, signed_in.session.expose()));
+    let browser = BrowserCookies {
+        session: jar
+            .get(cookies::session_name(&app.settings))
+            .map(|cookie| cookie.value()),
+        setup_link: jar
+            .get(cookies::setup_link_name(&app.settings))
+            .map(|cookie| cookie.value()),
+    };
+    let signed_in = match callback::finish(&app, &instance, params, &binding, browser).await? {
+        Finished::SignedIn(signed_in) => signed_in,
+        Finished::Tested(report) => return Ok(TestReportPage(report).into_response()),
+    };
+    let mut jar = jar.add(cookies::session(&app.settings, signed_in.session.expose()));
+    if signed_in.became_first_admin {
+        jar = jar.add(cookies::setup_link_removal(&app.settings));
+    }
     let mut response = (jar, Redirect::to(signed_in.return_to.as_str())).into_response();
     // The callback URL carried the code: do not leak it to the next page (RFC 9700 §4.2.4).
     response.headers_mut().insert(

@@ -19,6 +19,7 @@ mod secrets;
 mod security_headers;
 mod sessions;
 mod settings_instances;
+mod setup_links;
 mod sign_in;
 mod sign_out;
 mod tenant_admins;

@@ -17,7 +17,8 @@ pub use instances::{
 };
 pub use keys::{check_master_keys, reseal_all, sealed_secret_count};
 pub use setup_links::{
-    SetupLink, SetupLinkStatus, create_setup_link, list_setup_links, revoke_setup_link,
+    SetupGrant, SetupLink, SetupLinkStatus, add_setup_instance, claim_setup_link,
+    create_setup_link, list_setup_links, open_setup_link, revoke_setup_link,
 };
 pub use tenants::{
     NewTenant, Tenant, TenantChanges, TenantStatus, add_tenant, find_tenant, list_tenants,

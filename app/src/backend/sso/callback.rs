@@ -1,10 +1,11 @@
 //! Finishing a sign-in: the redirect back from Okta to `/sso/{instance}/callback`.
 
 use serde::Deserialize;
+use sqlx::AnyConnection;
 
 use super::SsoError;
 use super::binding::BrowserBinding;
-use super::flows::PendingFlow;
+use super::flows::{PendingFlow, Tester};
 use super::provider::{IdTokenExpectations, Provider, Tokens};
 use super::test_sign_in::{self, TestReport};
 use crate::backend::audit::{self, Actor, Event};
@@ -31,8 +32,20 @@ pub enum Finished {
     Tested(TestReport),
 }
 
+/// What the browser's cookies bring to the callback.
+#[derive(Default, Clone, Copy)]
+pub struct BrowserCookies<'a> {
+    /// The session this sign-in replaces.
+    pub session: Option<&'a str>,
+    /// A setup link's token: a sign-in through the instance it added makes its holder the
+    /// org's first admin.
+    pub setup_link: Option<&'a str>,
+}
+
 pub struct SignedIn {
     pub session: SessionToken,
+    /// This sign-in used up the browser's setup link: its cookie can go.
+    pub became_first_admin: bool,
     /// The email, else the subject: how the audit trail names them.
     pub who: String,
     pub return_to: ReturnPath,
@@ -41,13 +54,13 @@ pub struct SignedIn {
 /// Takes the flow, checks binding, instance and `iss`, exchanges the code with this
 /// instance's secret (the next one on `invalid_client`), verifies the ID token and opens a
 /// session in place of the browser's previous one. The flow is consumed whatever happens.
-/// A test flow ends in a [`TestReport`] instead, for the admin who started it only.
+/// A test flow ends in a [`TestReport`] instead, for the one who started it only.
 pub async fn finish(
     app: &AppState,
     instance: &InstanceId,
     params: CallbackParams,
     binding: &BrowserBinding,
-    previous_session: Option<&str>,
+    cookies: BrowserCookies<'_>,
 ) -> Result<Finished, SsoError> {
     let state = params
         .state
@@ -64,44 +77,67 @@ pub async fn finish(
     if !binding.matches(&flow.browser_hash) || flow.instance != *instance {
         return Err(SsoError::FlowMismatch);
     }
-    if let Some(admin) = flow.tested_by {
+    if let Some(tester) = &flow.tested_by {
         let credentials = registry::test_credentials(&mut *conn, &app.vault, instance)
             .await?
             .ok_or(SsoError::UnknownInstance)?;
+        let actor = tester_actor(app, &mut conn, tester, cookies).await?;
         drop(conn);
-        return test(app, params, &flow, &credentials, admin, previous_session).await;
+        return test(app, params, &flow, &credentials, actor).await;
     }
     let credentials = registry::enabled_credentials(&mut *conn, &app.vault, instance)
         .await?
         .ok_or(SsoError::UnknownInstance)?;
     drop(conn);
 
-    let outcome = complete(app, params, &flow, &credentials, previous_session).await;
+    let outcome = complete(app, params, &flow, &credentials, cookies).await;
     record_outcome(app, &credentials, &outcome).await;
     outcome.map(Finished::SignedIn)
 }
 
-/// A test flow reaches its report only in the session of the admin who started it.
+/// A test flow reaches its report only in the browser session of the admin who started it,
+/// or the browser holding the setup link that did; the audit trail names them.
+async fn tester_actor(
+    app: &AppState,
+    conn: &mut AnyConnection,
+    tester: &Tester,
+    cookies: BrowserCookies<'_>,
+) -> Result<Actor, SsoError> {
+    match tester {
+        Tester::Admin(admin) => {
+            let user = match cookies.session {
+                Some(token) => app.sessions.find(&app.db, token).await?,
+                None => None,
+            };
+            match user.filter(|user| user.user_id == *admin) {
+                Some(user) => Ok(Actor::TenantAdmin(user.email.unwrap_or(user.sub))),
+                None => Err(SsoError::FlowMismatch),
+            }
+        }
+        Tester::SetupLink(link) => {
+            let grant = match cookies.setup_link {
+                Some(token) => registry::open_setup_link(conn, token).await?,
+                None => None,
+            };
+            match grant.filter(|grant| grant.link_id == *link) {
+                Some(grant) => Ok(grant.actor()),
+                None => Err(SsoError::FlowMismatch),
+            }
+        }
+    }
+}
+
 async fn test(
     app: &AppState,
     params: CallbackParams,
     flow: &PendingFlow,
     credentials: &InstanceCredentials,
-    admin: i64,
-    session: Option<&str>,
+    actor: Actor,
 ) -> Result<Finished, SsoError> {
-    let user = match session {
-        Some(token) => app.sessions.find(&app.db, token).await?,
-        None => None,
-    };
-    let Some(user) = user.filter(|user| user.user_id == admin) else {
-        return Err(SsoError::FlowMismatch);
-    };
     let report = test_sign_in::run(app, params, flow, credentials).await;
-    let who = user.email.unwrap_or(user.sub);
     let instance = &credentials.instance;
     let event = Event {
-        actor: &Actor::TenantAdmin(who),
+        actor: &actor,
         action: "instance.test_sign_in",
         tenant: Some(&instance.tenant),
         instance: Some(&instance.id),
@@ -121,7 +157,7 @@ async fn complete(
     params: CallbackParams,
     flow: &PendingFlow,
     credentials: &InstanceCredentials,
-    previous_session: Option<&str>,
+    cookies: BrowserCookies<'_>,
 ) -> Result<SignedIn, SsoError> {
     let provider = app.providers.provider(&flow.issuer).await?;
     check_response_issuer(
@@ -179,7 +215,7 @@ async fn complete(
     let mut conn = app.sign_in_db.acquire().await?;
     let session = app
         .sessions
-        .sign_in(&mut conn, &identity, &tokens.id_token, previous_session)
+        .sign_in(&mut conn, &identity, &tokens.id_token, cookies.session)
         .await?;
     admins::honour_invitation(
         &mut conn,
@@ -189,8 +225,13 @@ async fn complete(
         identity.email.as_deref(),
     )
     .await?;
+    let became_first_admin = match cookies.setup_link {
+        Some(token) => registry::claim_setup_link(&mut conn, token, &identity).await?,
+        None => false,
+    };
     Ok(SignedIn {
         session,
+        became_first_admin,
         who: identity.email.unwrap_or(identity.sub),
         return_to: flow.return_to.clone(),
     })

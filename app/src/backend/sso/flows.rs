@@ -31,9 +31,18 @@ pub(super) struct PendingFlow {
     pub pkce_verifier: String,
     pub return_to: ReturnPath,
     pub expires_at: i64,
-    /// A test sign-in started by this admin (user id): it opens no session and shows the
-    /// admin what Okta sent instead. `None` for a real sign-in.
-    pub tested_by: Option<i64>,
+    /// Who started a test sign-in, which opens no session and shows them what Okta sent
+    /// instead. `None` for a real sign-in.
+    pub tested_by: Option<Tester>,
+}
+
+/// Who may see a test sign-in's report: only the one who started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tester {
+    /// A tenant admin, by user id.
+    Admin(i64),
+    /// The holder of a setup link, by the link's id.
+    SetupLink(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,8 +201,8 @@ impl FlowStore {
     }
 }
 
-const FLOW_COLUMNS: &str =
-    "instance_id, issuer, browser_hash, nonce, pkce_verifier, return_to, expires_at, tested_by";
+const FLOW_COLUMNS: &str = "instance_id, issuer, browser_hash, nonce, pkce_verifier, return_to, \
+                            expires_at, tested_by, tested_with_link";
 
 /// The map holds no invariant a panic elsewhere could break: a poisoned lock is still usable.
 fn lock(
@@ -211,7 +220,7 @@ async fn insert<'c>(
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(&format!(
         "INSERT INTO login_flows (state_hash, {FLOW_COLUMNS}) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
          WHERE EXISTS (SELECT 1 FROM instances WHERE id = $2)"
     ))
     .bind(state_hash)
@@ -222,7 +231,14 @@ async fn insert<'c>(
     .bind(&flow.pkce_verifier)
     .bind(flow.return_to.as_str())
     .bind(flow.expires_at)
-    .bind(flow.tested_by)
+    .bind(match &flow.tested_by {
+        Some(Tester::Admin(user_id)) => Some(*user_id),
+        _ => None,
+    })
+    .bind(match &flow.tested_by {
+        Some(Tester::SetupLink(link)) => Some(link.as_str()),
+        _ => None,
+    })
     .execute(db)
     .await?;
     Ok(inserted.rows_affected() == 1)
@@ -231,6 +247,8 @@ async fn insert<'c>(
 fn flow_from_row(row: &sqlx::any::AnyRow) -> Result<PendingFlow, sqlx::Error> {
     let instance: String = row.try_get("instance_id")?;
     let return_to: String = row.try_get("return_to")?;
+    let admin: Option<i64> = row.try_get("tested_by")?;
+    let link: Option<String> = row.try_get("tested_with_link")?;
     Ok(PendingFlow {
         instance: InstanceId::parse(&instance).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         issuer: IssuerUrl::from_trusted_storage(row.try_get("issuer")?),
@@ -239,7 +257,7 @@ fn flow_from_row(row: &sqlx::any::AnyRow) -> Result<PendingFlow, sqlx::Error> {
         pkce_verifier: row.try_get("pkce_verifier")?,
         return_to: ReturnPath::from(return_to),
         expires_at: row.try_get("expires_at")?,
-        tested_by: row.try_get("tested_by")?,
+        tested_by: admin.map(Tester::Admin).or(link.map(Tester::SetupLink)),
     })
 }
 

@@ -2,9 +2,9 @@
 
 use super::SsoError;
 use super::binding::BrowserBinding;
-use super::flows::PendingFlow;
+use super::flows::{PendingFlow, Tester};
 use crate::backend::AppState;
-use crate::backend::auth::TenantAdmin;
+use crate::backend::auth::Configurer;
 use crate::backend::db::now;
 use crate::backend::registry::{self, InstanceCredentials};
 use crate::domain::{InstanceId, ReturnPath};
@@ -36,19 +36,19 @@ pub async fn start(
     begin(app, &credentials, request, binding, None).await
 }
 
-/// A tenant admin's test sign-in through one of their org's instances, active or not: its
-/// callback shows the admin what Okta sent and opens no session. Another org's instance is
-/// [`SsoError::UnknownInstance`].
+/// A test sign-in through one of the org's instances, active or not, by an admin or the
+/// setup link that added it: its callback shows them what Okta sent and opens no session.
+/// Another org's instance is [`SsoError::UnknownInstance`].
 pub async fn start_test(
     app: &AppState,
     instance: &InstanceId,
-    admin: &TenantAdmin,
+    configurer: &Configurer,
     binding: &BrowserBinding,
 ) -> Result<String, SsoError> {
     let credentials =
         registry::test_credentials(&mut *app.sign_in_db.acquire().await?, &app.vault, instance)
             .await?
-            .filter(|credentials| credentials.instance.tenant == admin.tenant)
+            .filter(|credentials| credentials.instance.tenant == configurer.tenant)
             .ok_or(SsoError::UnknownInstance)?;
     let request = LoginRequest {
         return_to: ReturnPath::parse_or_default(Some("/settings")),
@@ -59,7 +59,7 @@ pub async fn start_test(
         &credentials,
         request,
         binding,
-        Some(admin.user.user_id),
+        Some(configurer.tester.clone()),
     )
     .await
 }
@@ -104,7 +104,7 @@ async fn begin(
     credentials: &InstanceCredentials,
     request: LoginRequest,
     binding: &BrowserBinding,
-    tested_by: Option<i64>,
+    tested_by: Option<Tester>,
 ) -> Result<String, SsoError> {
     let instance = &credentials.instance.id;
     let provider = app.providers.provider(&credentials.instance.issuer).await?;

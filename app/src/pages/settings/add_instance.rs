@@ -1,16 +1,24 @@
 //! "Add an instance": the Okta domain (checked against the issuer policy as it is typed), the
 //! client ID and the write-only client secret. The instance is saved inactive; its card then
-//! shows what to enter in Okta, "Test connection" and "Activate".
+//! shows what to enter in Okta, "Test connection" and "Activate". Admins add instances with
+//! it, and so does the holder of a setup link (with its own server function).
 
 use leptos::prelude::*;
 
-use crate::api::{AddOrgInstance, SecretField, check_okta_domain};
+use crate::api::{AddOrgInstance, ApiError, InstanceSummary, SecretField, check_okta_domain};
 use crate::components::ErrorNotice;
 
-/// `add` belongs to the tab, not to this form: the form is rebuilt when the settings reload
-/// after a save, and the outcome must outlive it.
+/// `save` sends the form to the caller's server action, whose `pending` and `outcome` belong
+/// to the page, not to this form: the form is rebuilt when the page reloads after a save, and
+/// the outcome must outlive it.
 #[component]
-pub fn AddInstance(add: ServerAction<AddOrgInstance>) -> impl IntoView {
+pub fn AddInstance(
+    heading: &'static str,
+    intro: &'static str,
+    save: Callback<AddOrgInstance>,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(into)] outcome: Signal<Option<Result<InstanceSummary, ApiError>>>,
+) -> impl IntoView {
     let label = RwSignal::new("Okta".to_owned());
     let domain = RwSignal::new(String::new());
     let client_id = RwSignal::new(String::new());
@@ -31,7 +39,7 @@ pub fn AddInstance(add: ServerAction<AddOrgInstance>) -> impl IntoView {
     };
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        add.dispatch(AddOrgInstance {
+        save.run(AddOrgInstance {
             label: label.get_untracked(),
             okta_domain: domain.get_untracked(),
             client_id: client_id.get_untracked(),
@@ -48,7 +56,7 @@ pub fn AddInstance(add: ServerAction<AddOrgInstance>) -> impl IntoView {
         }
         .into_any(),
     };
-    let outcome = move || match add.value().get() {
+    let outcome = move || match outcome.get() {
         Some(Ok(added)) => view! {
             <p class="notice info" role="status">
                 {added.label} " was saved, not active yet: enter its values in Okta above, test \
@@ -59,14 +67,10 @@ pub fn AddInstance(add: ServerAction<AddOrgInstance>) -> impl IntoView {
         Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
         None => ().into_any(),
     };
-    let pending = add.pending();
     view! {
         <section class="card" aria-labelledby="add-instance">
-            <h2 id="add-instance">"Add an instance"</h2>
-            <p class="muted small">
-                "Another Okta org, or another app integration in yours. Create the app in Okta \
-                 first: it gives you the client ID and secret."
-            </p>
+            <h2 id="add-instance">{heading}</h2>
+            <p class="muted small">{intro}</p>
             <form class="stack" on:submit=on_submit>
                 <div class="field">
                     <label for="new-domain">"Okta domain"</label>

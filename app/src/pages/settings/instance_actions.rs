@@ -60,15 +60,7 @@ pub fn InstanceActions(instance: InstanceSummary) -> impl IntoView {
             {move || error.get().map(|error| view! { <ErrorNotice message=error.to_string()/> })}
             <div class="actions">
                 <TestButton id=id.clone() test/>
-                // A real sign-in in a new tab that opens no session and reports what Okta sent.
-                <a
-                    class="button secondary"
-                    href=format!("/sso/{id}/test")
-                    target="_blank"
-                    rel="external noopener"
-                >
-                    "Test sign-in"
-                </a>
+                <TestSignInLink id=id.clone()/>
                 <button
                     type="button"
                     class=if enabled { "button secondary" } else { "button" }
@@ -237,8 +229,23 @@ fn Rotation(
 }
 
 /// "Test connection": the button for the row of actions.
+/// A real sign-in in a new tab that opens no session and reports what Okta sent.
 #[component]
-fn TestButton(id: String, test: ServerAction<TestConnection>) -> impl IntoView {
+pub(super) fn TestSignInLink(id: String) -> impl IntoView {
+    view! {
+        <a
+            class="button secondary"
+            href=format!("/sso/{id}/test")
+            target="_blank"
+            rel="external noopener"
+        >
+            "Test sign-in"
+        </a>
+    }
+}
+
+#[component]
+pub(super) fn TestButton(id: String, test: ServerAction<TestConnection>) -> impl IntoView {
     let pending = test.pending();
     view! {
         <button
@@ -256,7 +263,7 @@ fn TestButton(id: String, test: ServerAction<TestConnection>) -> impl IntoView {
 
 /// The connection test's result, one line per check.
 #[component]
-fn TestResult(test: ServerAction<TestConnection>) -> impl IntoView {
+pub(super) fn TestResult(test: ServerAction<TestConnection>) -> impl IntoView {
     move || match test.value().get() {
         Some(Ok(checks)) => view! {
             <ul class="checks plain" role="status" aria-label="Connection test result">

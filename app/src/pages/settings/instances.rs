@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use super::add_instance::AddInstance;
 use super::instance_actions::InstanceActions;
 use super::{OrgResource, unless_explained};
-use crate::api::{AddOrgInstance, InstanceSummary};
+use crate::api::{AddOrgInstance, InstanceSummary, InstanceUrlsView};
 use crate::components::CopyField;
 use crate::components::time::utc;
 
@@ -13,6 +13,9 @@ use crate::components::time::utc;
 pub fn InstancesPage() -> impl IntoView {
     let OrgResource(org) = expect_context();
     let add = ServerAction::<AddOrgInstance>::new();
+    let save = Callback::new(move |form| {
+        add.dispatch(form);
+    });
     // A saved instance appears as a card; the form is rebuilt empty.
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get() {
@@ -23,18 +26,27 @@ pub fn InstancesPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading instances…"</p> }>
             {move || Suspend::new(async move {
                 match org.await {
-                    Ok(org) if org.instances.is_empty() => view! {
-                        <p class="card muted">"This organization has no instance yet."</p>
-                        <AddInstance add/>
-                    }
-                    .into_any(),
                     Ok(org) => view! {
+                        {org
+                            .instances
+                            .is_empty()
+                            .then(|| view! {
+                                <p class="card muted">"This organization has no instance yet."</p>
+                            })}
                         {org
                             .instances
                             .into_iter()
                             .map(|instance| view! { <InstanceCard instance/> })
                             .collect_view()}
-                        <AddInstance add/>
+                        <AddInstance
+                            heading="Add an instance"
+                            intro="Another Okta org, or another app integration in yours. \
+                                   Create the app in Okta first: it gives you the client ID \
+                                   and secret."
+                            save
+                            pending=add.pending()
+                            outcome=add.value()
+                        />
                     }
                     .into_any(),
                     Err(error) => unless_explained(error),
@@ -108,22 +120,30 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
             </dl>
             {failure}
             {setting_up}
-            <h3>"What to enter in Okta"</h3>
-            <p class="muted small">
-                "In the Orgpass app from the Okta Integration Network, enter the instance ID. For \
-                 an app integration you created yourself, enter the four URLs."
-            </p>
-            <div class="copy-list">
-                <CopyField label="Orgpass instance ID" value=instance.id/>
-                <CopyField label="Sign-in redirect URI" value=urls.sign_in_redirect_uri/>
-                <CopyField label="Initiate login URI" value=urls.initiate_login_uri/>
-                <CopyField label="Sign-out redirect URI" value=urls.sign_out_redirect_uri/>
-                <CopyField
-                    label="Global token revocation endpoint"
-                    value=urls.global_token_revocation_uri
-                />
-            </div>
+            <OktaValues instance=instance.id urls/>
             <InstanceActions instance=actions/>
         </section>
+    }
+}
+
+/// What to enter in Okta for one instance, each with its "Copy" button.
+#[component]
+pub(super) fn OktaValues(instance: String, urls: InstanceUrlsView) -> impl IntoView {
+    view! {
+        <h3>"What to enter in Okta"</h3>
+        <p class="muted small">
+            "In the Orgpass app from the Okta Integration Network, enter the instance ID. For an \
+             app integration you created yourself, enter the four URLs."
+        </p>
+        <div class="copy-list">
+            <CopyField label="Orgpass instance ID" value=instance/>
+            <CopyField label="Sign-in redirect URI" value=urls.sign_in_redirect_uri/>
+            <CopyField label="Initiate login URI" value=urls.initiate_login_uri/>
+            <CopyField label="Sign-out redirect URI" value=urls.sign_out_redirect_uri/>
+            <CopyField
+                label="Global token revocation endpoint"
+                value=urls.global_token_revocation_uri
+            />
+        </div>
     }
 }

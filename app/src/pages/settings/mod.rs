@@ -1,11 +1,13 @@
-//! The tenant admins' settings pages under `/settings`. The guard here only decides what to
-//! show; every server function they call authorizes on its own.
+//! The tenant admins' settings pages under `/settings`, and `/setup` where a setup link's holder
+//! configures the org's first instance. The guard here only decides what to show; every
+//! server function they call authorizes on its own.
 
 mod add_instance;
 mod admins;
 mod audit;
 mod instance_actions;
 mod instances;
+mod setup;
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
@@ -13,6 +15,7 @@ use leptos_router::components::{A, Outlet};
 pub use admins::AdminsPage;
 pub use audit::AuditPage;
 pub use instances::InstancesPage;
+pub use setup::SetupPage;
 
 use crate::api::{ApiError, OrgSettingsView, org_settings};
 use crate::components::ErrorNotice;

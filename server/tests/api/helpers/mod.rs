@@ -36,6 +36,11 @@ pub const SESSION_COOKIE: &str = "orgpass_session";
 pub const FLOW_COOKIE: &str = "orgpass_flow";
 
 pub const ACME_OKTA: &str = "acme-okta";
+/// An app integration every simulated org has but no instance uses yet: what a customer's
+/// admin creates in Okta before connecting it on the set-up or settings page.
+pub const NEW_APP_CLIENT_ID: &str = "0oa1newapp";
+/// Okta's default sign-in redirect URI for a new app integration, until the admin pastes ours.
+pub const OKTA_DEFAULT_REDIRECT: &str = "http://localhost:8080/authorization-code/callback";
 pub const GLOBEX_ENG: &str = "globex-eng";
 pub const GLOBEX_OPS: &str = "globex-ops";
 
@@ -160,6 +165,8 @@ pub struct TestApp {
     pub instance_ids: Vec<&'static str>,
     /// Client secret of each instance, by instance id (fresh random values per test).
     pub secrets: HashMap<&'static str, String>,
+    /// The client secret of every org's [`NEW_APP_CLIENT_ID`].
+    pub new_app_secret: String,
     /// The clock sessions are measured by: `advance` it to reach an idle or absolute expiry.
     pub clock: Clock,
     /// How the server was started, with the port it got: a restart reuses both.
@@ -284,11 +291,12 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         .iter()
         .map(|i| (i.id, random_secret()))
         .collect();
+    let new_app_secret = random_secret();
     let orgs: Vec<Value> = config
         .orgs
         .iter()
         .map(|(slug, _, users)| {
-            let clients: Vec<Value> = config
+            let mut clients: Vec<Value> = config
                 .instances
                 .iter()
                 .filter(|i| i.org == *slug)
@@ -303,6 +311,11 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
                     })
                 })
                 .collect();
+            clients.push(json!({
+                "client_id": NEW_APP_CLIENT_ID,
+                "client_secret": new_app_secret,
+                "redirect_uris": [OKTA_DEFAULT_REDIRECT],
+            }));
             let users: Vec<Value> = users
                 .iter()
                 .map(|u| {
@@ -397,6 +410,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         simulator,
         instance_ids: config.instances.iter().map(|i| i.id).collect(),
         secrets,
+        new_app_secret,
         clock,
         server,
         storage,
@@ -444,9 +458,11 @@ impl TestApp {
         }
     }
 
-    /// Every instance's client secret.
+    /// Every client secret of the simulated orgs.
     pub fn all_secrets(&self) -> Vec<&str> {
-        self.secrets.values().map(String::as_str).collect()
+        let mut secrets: Vec<&str> = self.secrets.values().map(String::as_str).collect();
+        secrets.push(&self.new_app_secret);
+        secrets
     }
 
     /// A second server on the same database, as another replica behind the same load

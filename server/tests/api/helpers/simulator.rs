@@ -175,6 +175,12 @@ impl Simulator {
     }
 
     /// `POST /__sim/tamper`: rewrites the next ID token the org issues.
+    /// What an Okta admin does in the app's settings: its sign-in redirect URI becomes `uri`.
+    pub async fn set_redirect_uri(&self, org: &str, client_id: &str, uri: &str) {
+        let body = json!({ "client_id": client_id, "redirect_uris": [uri] });
+        self.admin(org, "/__sim/clients/update", Some(body)).await;
+    }
+
     pub async fn tamper(&self, org: &str, fault: Value) {
         self.admin(org, "/__sim/tamper", Some(fault)).await;
     }

@@ -1,5 +1,10 @@
 //! One-time, expiring links with which a customer's admin configures their own instance. The
 //! link carries a random token; only its SHA-256 is stored, so the database cannot replay it.
+//! Here what the operator does with links; in `grant` what their holder may do.
+
+mod grant;
+
+pub use grant::{SetupGrant, add_setup_instance, claim_setup_link, open_setup_link};
 
 use std::time::Duration;
 
