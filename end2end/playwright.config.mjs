@@ -1,8 +1,9 @@
 import { defineConfig } from '@playwright/test';
+import { APP_PORT, STACK_LOG, STACK_STATE } from './tests/support.mjs';
 
 // Browser tests run against their own stack (simulator + orgpass on a fresh SQLite database)
 // on ports of their own, so they never collide with `make run`.
-const port = 3100;
+const port = APP_PORT;
 
 export default defineConfig({
   testDir: './tests',
@@ -37,7 +38,10 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `node stack.mjs --config tests/simulator.json --listen 127.0.0.1:${port} --fresh`,
+    // The state file lets tests run the operator CLI; the log file lets them scan the log.
+    command: `node stack.mjs --config tests/simulator.json --listen 127.0.0.1:${port} --fresh \
+      --state-file ${STACK_STATE} --log-file ${STACK_LOG}`,
+    env: { RUST_LOG: 'debug,sqlx=warn,hyper=info,h2=info,rustls=info,tower=info' },
     url: `http://127.0.0.1:${port}/api/session`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -2,11 +2,16 @@
 // Runs the local stack: the Okta simulator, then `orgpass serve` on SQLite, after registering
 // every org and client of the simulator's config that the database does not have yet.
 // A client names its orgpass instance ("instance": "acme-okta"); its Okta-side URIs are
-// computed here from --listen, so the config never repeats the app's port.
+// computed here from --listen, so the config never repeats the app's port. A client with
+// neither is an app integration not connected yet; an org with "onboarded": false is left
+// for the operator (or a test) to register.
 //   node end2end/stack.mjs --config FILE --listen 127.0.0.1:3000 --data-dir data [--fresh]
+//     [--state-file FILE] [--log-file FILE]
+// --state-file writes what a test needs to run the operator CLI against this stack;
+// --log-file sends the server's log there instead of to the console (tests scan it).
 // Used by `make run` (demo) and by Playwright's webServer (browser tests). Ctrl-C stops both.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +26,7 @@ const run = promisify(execFile);
  * starts `orgpass serve` and waits until it answers.
  * Returns `{ baseUrl, orgpassPid, dataDir, firstEmail, issuers: { slug: issuer }, stop }`.
  */
-export async function startStack({ config: configPath, listen, dataDir, fresh = false, orgpass }) {
+export async function startStack({ config: configPath, listen, dataDir, fresh = false, orgpass, logFile }) {
   const baseUrl = `http://${listen}`;
   const config = withAppUris(JSON.parse(readFileSync(configPath, 'utf8')), baseUrl);
   const dir = fresh ? mkdtempSync(join(tmpdir(), 'orgpass-')) : resolve(dataDir);
@@ -58,10 +63,12 @@ export async function startStack({ config: configPath, listen, dataDir, fresh = 
   try {
     const issuers = await startSimulator(config, watch);
     await seed(config, issuers, cli);
-    const server = spawn(orgpass, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const output = logFile ? openSync(logFile, 'w') : 'inherit';
+    const server = spawn(orgpass, ['serve'], { env, stdio: ['ignore', output, output] });
     watch('orgpass', server);
     await waitForServer(baseUrl);
-    return { baseUrl, orgpassPid: server.pid, dataDir: dir, firstEmail: config.orgs[0]?.users[0]?.email, issuers, stop };
+    const cliEnv = { ORGPASS_DATA_DIR: dir, ORGPASS_PUBLIC_URL: baseUrl, ORGPASS_DEV_LOOPBACK_ISSUERS: 'true' };
+    return { baseUrl, orgpassPid: server.pid, dataDir: dir, firstEmail: config.orgs[0]?.users[0]?.email, issuers, cliEnv, stop };
   } catch (error) {
     stop();
     throw error;
@@ -98,6 +105,7 @@ async function startSimulator(config, watch) {
 export function withAppUris(config, baseUrl) {
   const forClient = (client) => {
     const id = instanceId(client);
+    if (id === null) return client;
     return {
       ...client,
       instance: id,
@@ -109,18 +117,20 @@ export function withAppUris(config, baseUrl) {
   return { ...config, orgs: config.orgs.map((org) => ({ ...org, clients: org.clients.map(forClient) })) };
 }
 
-/// A client's instance id: its "instance", else the segment of its redirect URI /sso/{id}/callback.
+/// A client's instance id: its "instance", else the segment of its redirect URI
+/// /sso/{id}/callback; null for an app not connected yet (it spells out another redirect URI).
 function instanceId(client) {
   if (client.instance) return client.instance;
-  const match = /\/sso\/([^/]+)\/callback$/.exec(client.redirect_uris?.[0] ?? '');
-  if (!match) throw new Error(`client ${client.client_id}: needs "instance" or a redirect URI /sso/{id}/callback`);
-  return match[1];
+  const uri = client.redirect_uris?.[0];
+  if (!uri) throw new Error(`client ${client.client_id}: needs "instance" or "redirect_uris"`);
+  return /\/sso\/([^/]+)\/callback$/.exec(uri)?.[1] ?? null;
 }
 
 async function seed(config, issuers, cli) {
   const tenants = new Set(JSON.parse(await cli(['tenant', 'list', '--json'])).map((t) => t.slug));
   const instances = new Set(JSON.parse(await cli(['instance', 'list', '--json'])).map((i) => i.id));
   for (const org of config.orgs) {
+    if (org.onboarded === false) continue;
     if (!tenants.has(org.slug)) {
       const domains = (org.domains ?? []).flatMap((domain) => ['--domain', domain]);
       await cli(['tenant', 'add', org.slug, '--name', org.display_name ?? org.slug, ...domains]);
@@ -133,7 +143,7 @@ async function seed(config, issuers, cli) {
     }
     for (const client of org.clients) {
       const id = client.instance;
-      if (instances.has(id)) continue;
+      if (!id || instances.has(id)) continue;
       await cli(
         ['instance', 'add', '--id', id, '--tenant', org.slug, '--label', client.label ?? 'Okta',
           '--issuer', issuers[org.slug], '--client-id', client.client_id,
@@ -167,6 +177,8 @@ async function main() {
       'data-dir': { type: 'string', default: join(root, 'data') },
       fresh: { type: 'boolean', default: false },
       orgpass: { type: 'string', default: join(root, 'target', 'debug', 'orgpass') },
+      'state-file': { type: 'string' },
+      'log-file': { type: 'string' },
     },
   });
   if (!args.config) {
@@ -181,10 +193,15 @@ async function main() {
       dataDir: args['data-dir'],
       fresh: args.fresh,
       orgpass: args.orgpass,
+      logFile: args['log-file'],
     });
   } catch (error) {
     console.error(`stack: ${error.message}`);
     process.exit(1);
+  }
+  if (args['state-file']) {
+    const { baseUrl, issuers, cliEnv } = stack;
+    writeFileSync(args['state-file'], JSON.stringify({ baseUrl, issuers, orgpass: resolve(args.orgpass), cliEnv, logFile: args['log-file'] }));
   }
   process.on('SIGINT', () => process.exit(stack.stop()));
   process.on('SIGTERM', () => process.exit(stack.stop()));

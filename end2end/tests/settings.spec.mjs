@@ -1,43 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
+import { screenshots, signInByEmail, signOut, watchConsole } from './support.mjs';
 
 // Fixed in tests/simulator.json: acme's client secret, and Ada invited as acme's admin.
 const CLIENT_SECRET = 'acme-e2e-secret-0123456789abcdef';
-const SHOTS = 'test-results/screenshots';
 const APP = 'http://127.0.0.1:3100';
 const ACME = 'http://127.0.0.1:4111';
-
-/** Fails the test on any console error, CSP violation included. */
-function watchConsole(page) {
-  const errors = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  return errors;
-}
-
-async function signInByEmail(page, email, returnTo = '') {
-  await page.goto(returnTo ? `/?return_to=${encodeURIComponent(returnTo)}` : '/');
-  await page.waitForLoadState('networkidle');
-  await page.getByLabel('Work email').fill(email);
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
-
-/** Signs out of Orgpass and Okta, so later tests find no Okta session of this user. */
-async function signOut(page) {
-  await page.goto('/');
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page).toHaveURL(/\/signed-out/);
-}
-
-/** Both widths every page must work at: a phone and a desktop. */
-async function screenshots(page, name) {
-  mkdirSync(SHOTS, { recursive: true });
-  for (const [width, height] of [[360, 780], [1280, 900]]) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: `${SHOTS}/${name}-${width}.png`, fullPage: true });
-  }
-}
 
 test.describe.configure({ mode: 'serial' });
 

@@ -1,26 +1,11 @@
 import { expect, test } from '@playwright/test';
+import { signInByEmail, watchConsole } from './support.mjs';
 
 // Fixed in tests/simulator.json: the simulated orgs' issuers and the app's port.
 const ACME = 'http://127.0.0.1:4111';
 const APP = 'http://127.0.0.1:3100';
 const ACME_CLIENT = '0oa1acmee2e';
 const CLIENT_SECRET = 'acme-e2e-secret-0123456789abcdef';
-
-/** Fails the test on any console error, CSP violation included. */
-function watchConsole(page) {
-  const errors = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  return errors;
-}
-
-async function signInByEmail(page, email) {
-  await page.goto('/');
-  await page.waitForLoadState('networkidle');
-  await page.getByLabel('Work email').fill(email);
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
 
 async function oktaSessions(issuer) {
   const response = await fetch(`${issuer}/__sim/sessions`);

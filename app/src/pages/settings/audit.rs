@@ -186,10 +186,12 @@ fn action_label(action: &str) -> String {
         "instance.enable" => "Instance activated",
         "instance.disable" => "Instance disabled",
         "instance.remove" => "Instance removed",
+        "instance.test_sign_in" => "Test sign-in",
         "tenant.add" => "Organization added",
         "tenant.update" => "Organization changed",
         "setup_link.create" => "Setup link created",
         "setup_link.revoke" => "Setup link revoked",
+        "setup_link.use" => "Setup link used",
         other => other,
     }
     .to_owned()

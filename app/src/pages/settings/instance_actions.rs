@@ -228,7 +228,6 @@ fn Rotation(
     }
 }
 
-/// "Test connection": the button for the row of actions.
 /// A real sign-in in a new tab that opens no session and reports what Okta sent.
 #[component]
 pub(super) fn TestSignInLink(id: String) -> impl IntoView {
@@ -244,6 +243,7 @@ pub(super) fn TestSignInLink(id: String) -> impl IntoView {
     }
 }
 
+/// "Test connection": the button for the row of actions.
 #[component]
 pub(super) fn TestButton(id: String, test: ServerAction<TestConnection>) -> impl IntoView {
     let pending = test.pending();
