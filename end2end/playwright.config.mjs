@@ -41,7 +41,7 @@ export default defineConfig({
     // The state file lets tests run the operator CLI; the log file lets them scan the log.
     command: `node stack.mjs --config tests/simulator.json --listen 127.0.0.1:${port} --fresh \
       --state-file ${STACK_STATE} --log-file ${STACK_LOG}`,
-    env: { RUST_LOG: 'debug,sqlx=warn,hyper=info,h2=info,rustls=info,tower=info' },
+    env: { RUST_LOG: 'debug,sqlx=warn,hyper=info,hyper_util=info,h2=info,rustls=info' },
     url: `http://127.0.0.1:${port}/api/session`,
     reuseExistingServer: false,
     timeout: 120_000,

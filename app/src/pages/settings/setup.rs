@@ -134,7 +134,8 @@ fn Configure(
                      set-up link stops working. You can then add other admins, more instances, \
                      and see every sign-in in the audit log."
                 </p>
-                <a class="button" href=sign_in>"Sign in as the first admin"</a>
+                // A server route, not a page of the app: the router must not take it.
+                <a class="button" href=sign_in rel="external">"Sign in as the first admin"</a>
             </section>
         }
         .into_any()
