@@ -16,8 +16,9 @@ help:
 tools:
 	@bash .ci/install-tools.sh
 
+# --split: the admin pages' wasm chunks (app/src/pages/settings) are separate files.
 build: tools
-	cargo leptos build
+	cargo leptos build --split
 
 run: build
 	node end2end/stack.mjs --config end2end/simulator/demo.json --listen 127.0.0.1:3000 --data-dir data
@@ -48,4 +49,4 @@ test: lint unit e2e
 	@echo "all tests passed"
 
 release: tools
-	cargo leptos build --release
+	cargo leptos build --release --split

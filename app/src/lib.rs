@@ -11,12 +11,12 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{ParamSegment, SsrMode, StaticSegment};
+use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 
 use components::provide_session;
 use pages::{
-    AdminsPage, AuditPage, HomePage, InstancesPage, NotFound, OrgPage, SettingsLayout, SetupPage,
-    SignedOutPage,
+    AdminsRoute, AuditRoute, HomePage, InstancesRoute, NotFound, OrgPage, SettingsRoute,
+    SetupRoute, SignedOutPage,
 };
 
 /// The HTML document the server renders around [`App`].
@@ -58,16 +58,33 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("o"), ParamSegment("slug")) view=OrgPage/>
                     <Route path=StaticSegment("signed-out") view=SignedOutPage/>
-                    <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async/>
-                    // Whole pages too: their suspense boundaries nest three deep.
+                    // The admins' pages: whole pages too (their suspense boundaries nest three
+                    // deep), each loaded as its own wasm chunk.
+                    <Route
+                        path=StaticSegment("setup")
+                        view={Lazy::<SetupRoute>::new()}
+                        ssr=SsrMode::Async
+                    />
                     <ParentRoute
                         path=StaticSegment("settings")
-                        view=SettingsLayout
+                        view={Lazy::<SettingsRoute>::new()}
                         ssr=SsrMode::Async
                     >
-                        <Route path=StaticSegment("") view=InstancesPage ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("admins") view=AdminsPage ssr=SsrMode::Async/>
-                        <Route path=StaticSegment("audit") view=AuditPage ssr=SsrMode::Async/>
+                        <Route
+                            path=StaticSegment("")
+                            view={Lazy::<InstancesRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment("admins")
+                            view={Lazy::<AdminsRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment("audit")
+                            view={Lazy::<AuditRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
                     </ParentRoute>
                 </Routes>
             </main>

@@ -7,5 +7,5 @@ mod signed_out;
 pub use home::HomePage;
 pub use not_found::NotFound;
 pub use org::OrgPage;
-pub use settings::{AdminsPage, AuditPage, InstancesPage, SettingsLayout, SetupPage};
+pub use settings::{AdminsRoute, AuditRoute, InstancesRoute, SettingsRoute, SetupRoute};
 pub use signed_out::SignedOutPage;

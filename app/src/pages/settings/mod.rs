@@ -11,14 +11,41 @@ mod setup;
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
+use leptos_router::{LazyRoute, lazy_route};
 
-pub use admins::AdminsPage;
-pub use audit::AuditPage;
-pub use instances::InstancesPage;
-pub use setup::SetupPage;
+use admins::AdminsPage;
+use audit::AuditPage;
+use instances::InstancesPage;
+use setup::SetupPage;
 
 use crate::api::{ApiError, OrgSettingsView, org_settings};
 use crate::components::ErrorNotice;
+
+/// The routes of these pages. Each view is its own wasm chunk (cargo-leptos `--split`), loaded
+/// when the route is first visited, so an end user's browser never downloads admin code. The
+/// pages load their own data, so a route's `data` is empty.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(SettingsRoute, SettingsLayout);
+lazy_page!(InstancesRoute, InstancesPage);
+lazy_page!(AdminsRoute, AdminsPage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(SetupRoute, SetupPage);
 
 /// The org's settings, loaded once for every tab; a tab that changes them refetches it.
 #[derive(Clone, Copy)]
@@ -28,7 +55,7 @@ pub struct OrgResource(pub Resource<Result<OrgSettingsView, ApiError>>);
 /// for those who may not see it (the tabs then show nothing of their own, see [`unless_explained`]).
 /// The tab itself stays outside this suspense, so it is created once, not at every re-render.
 #[component]
-pub fn SettingsLayout() -> impl IntoView {
+fn SettingsLayout() -> impl IntoView {
     let org = Resource::new(|| (), |()| org_settings());
     provide_context(OrgResource(org));
     view! {

@@ -123,7 +123,7 @@ fn Configure(
     let sign_in = format!("/sso/{id}/login?return_to=%2Fsettings");
     let last = if instance.enabled {
         view! {
-            <section class="card" aria-labelledby="sign-in-step">
+            <section class="card stack" aria-labelledby="sign-in-step">
                 <h2 id="sign-in-step">"Sign in as the first admin"</h2>
                 <p class="notice info" role="status">
                     {instance.label.clone()} " is active: people of your organization can sign in \
@@ -143,7 +143,7 @@ fn Configure(
         let id = id.clone();
         let pending = activate.pending();
         view! {
-            <section class="card" aria-labelledby="test-step">
+            <section class="card stack" aria-labelledby="test-step">
                 <h2 id="test-step">"Test and activate"</h2>
                 <p class="muted small">
                     "Test the connection (discovery, issuer, keys), then a sign-in: it opens in a \
