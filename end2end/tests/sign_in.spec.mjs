@@ -37,6 +37,25 @@ test('a user signs in with their work email, sees who they are, and signs out of
   expect(consoleErrors).toEqual([]);
 });
 
+test('an end user downloads none of the admin pages\' wasm; an admin page loads its own', async ({ page }) => {
+  const wasm = [];
+  page.on('request', (request) => {
+    if (request.url().endsWith('.wasm')) wasm.push(new URL(request.url()).pathname);
+  });
+
+  await signInByEmail(page, 'ada@acme.example');
+  await expect(page.getByTestId('user-name')).toHaveText('Ada Lovelace');
+  await page.waitForLoadState('networkidle');
+  expect(wasm).toEqual(['/pkg/orgpass.wasm']);
+
+  await page.getByRole('link', { name: 'Organization settings' }).click();
+  await expect(page.getByRole('heading', { name: 'Acme Corp' })).toBeVisible();
+  expect(wasm.some((path) => /^\/pkg\/split___settings_route_view_/.test(path))).toBe(true);
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signed-out/);
+});
+
 test('an org with two instances lets the user pick one', async ({ page }) => {
   const consoleErrors = watchConsole(page);
 

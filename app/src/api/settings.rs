@@ -34,6 +34,15 @@ pub struct InstanceSummary {
     pub urls: InstanceUrlsView,
     pub last_sign_in_at: Option<i64>,
     pub last_failure: Option<FailureView>,
+    /// A recent sign-in's ID token was this far from the server's clock.
+    pub clock_skew: Option<ClockSkewView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockSkewView {
+    /// Server time minus the token's `iat`.
+    pub secs: i64,
+    pub seen_at: i64,
 }
 
 /// What to paste into Okta for one instance.
@@ -594,6 +603,10 @@ mod convert {
                     .history
                     .last_failure
                     .map(|(at, reason)| FailureView { at, reason }),
+                clock_skew: instance.clock_skew.map(|skew| ClockSkewView {
+                    secs: skew.secs,
+                    seen_at: skew.seen_at,
+                }),
             }
         }
     }

@@ -430,3 +430,26 @@ async fn an_okta_domain_outside_the_issuer_policy_is_refused_with_the_reason() {
     let (_, settings) = call(&ada, OrgSettings::PATH, &[]).await;
     assert_eq!(settings["instances"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_token_far_from_our_clock_warns_the_admins_until_one_arrives_on_time() {
+    let app = spawn_app().await;
+    let ada = acme_admin(&app).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(instance(&ada, ACME_OKTA).await["clock_skew"], Value::Null);
+
+    app.simulator
+        .tamper("acme", json!({ "claims": { "iat": now - 95 } }))
+        .await;
+    signed_in_as(&app, ACME_OKTA, GRACE.email).await;
+
+    let skew = instance(&ada, ACME_OKTA).await["clock_skew"].clone();
+    let secs = skew["secs"].as_i64().unwrap_or_default();
+    assert!((95..=100).contains(&secs), "{skew}");
+
+    signed_in_as(&app, ACME_OKTA, GRACE.email).await;
+    assert_eq!(instance(&ada, ACME_OKTA).await["clock_skew"], Value::Null);
+}

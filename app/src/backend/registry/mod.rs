@@ -10,9 +10,9 @@ mod tenants;
 
 pub use import::{Domains, ImportRow, RowError, import_instances};
 pub use instances::{
-    Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance, SecretSlot,
-    TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,
-    list_instances, record_working_secret, remove_instance, set_enabled,
+    ClockSkew, Instance, InstanceChanges, InstanceCredentials, InstanceDetail, NewInstance,
+    SecretSlot, TokenAuthMethod, add_instance, enabled_credentials, find_instance, instance_detail,
+    list_instances, record_clock_skew, record_working_secret, remove_instance, set_enabled,
     sign_in_options_for_domain, test_credentials, update_instance,
 };
 pub use keys::{check_master_keys, reseal_all, sealed_secret_count};

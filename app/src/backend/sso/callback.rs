@@ -10,7 +10,7 @@ use super::provider::{IdTokenExpectations, Provider, Tokens};
 use super::test_sign_in::{self, TestReport};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::now;
-use crate::backend::registry::{self, InstanceCredentials, SecretSlot};
+use crate::backend::registry::{self, ClockSkew, InstanceCredentials, SecretSlot};
 use crate::backend::sessions::{SessionToken, VerifiedIdentity};
 use crate::backend::{AppState, admins};
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
@@ -182,16 +182,21 @@ async fn complete(
     }
     let tokens = exchange(app, &provider, credentials, flow, &code).await?;
 
+    let at = now();
     let expected = IdTokenExpectations {
         client_id: &credentials.instance.client_id,
         nonce: &flow.nonce,
         access_token: tokens.access_token(),
         leeway_secs: app.settings.clock_leeway.as_secs(),
-        now: now(),
+        now: at,
     };
     let mut claims = provider
         .verify_id_token(&tokens.id_token, &expected)
         .await?;
+    let instance = &credentials.instance;
+    if let Some(skew) = ClockSkew::next(instance.clock_skew, at - claims.iat, at) {
+        registry::record_clock_skew(&app.db, &instance.id, skew).await?;
+    }
     if claims.name.is_none() || claims.email.is_none() {
         // A userinfo `sub` other than the ID token's means a substituted token: refuse.
         if let Some(info) = provider.userinfo(tokens.access_token()).await? {

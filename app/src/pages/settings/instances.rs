@@ -83,6 +83,23 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
             </div>
         }
     });
+    let clock = instance.clock_skew.map(|skew| {
+        let (direction, by) = if skew.secs > 0 {
+            ("behind", skew.secs)
+        } else {
+            ("ahead of", -skew.secs)
+        };
+        view! {
+            <div class="notice warn" role="alert">
+                <p class="notice-title">"Clocks differ · " {utc(skew.seen_at)}</p>
+                <p class="reason">
+                    "Okta's clock was " {by} " seconds " {direction} " this server's at a recent \
+                     sign-in. Past the allowed leeway sign-ins fail: check the server's time \
+                     synchronization (NTP)."
+                </p>
+            </div>
+        }
+    });
     let urls = instance.urls.clone();
     let setting_up = (!instance.enabled && instance.last_sign_in_at.is_none()).then(|| {
         view! {
@@ -119,6 +136,7 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
                 <dd>{last_sign_in}</dd>
             </dl>
             {failure}
+            {clock}
             {setting_up}
             <OktaValues instance=instance.id urls/>
             <InstanceActions instance=actions/>

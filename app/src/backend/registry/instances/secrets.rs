@@ -5,7 +5,6 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::backend::db::Db;
 use crate::backend::registry::RegistryError;
 use crate::backend::vault::{Sealed, Vault};
 use crate::domain::{ClientSecret, InstanceId, InvalidValue};
@@ -83,21 +82,4 @@ pub(in crate::backend::registry) fn open_secret(
     let text = String::from_utf8(plain.expose_secret().to_vec())
         .map_err(|_| InvalidValue("a stored client secret is not UTF-8".to_owned()))?;
     Ok(ClientSecret::new(text)?)
-}
-
-/// Notes which secret the token endpoint accepted, when that changed.
-pub async fn record_working_secret(
-    db: &Db,
-    id: &InstanceId,
-    slot: SecretSlot,
-) -> Result<(), RegistryError> {
-    sqlx::query(
-        "UPDATE instances SET working_secret = $1 WHERE id = $2 \
-         AND (working_secret IS NULL OR working_secret <> $1)",
-    )
-    .bind(slot.as_str())
-    .bind(id.as_str())
-    .execute(db)
-    .await?;
-    Ok(())
 }

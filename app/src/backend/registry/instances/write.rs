@@ -130,6 +130,7 @@ pub(in crate::backend::registry) async fn insert_instance(
         working_secret: None,
         extra_redirect_uris,
         post_logout_uri,
+        clock_skew: None,
         created_at: at,
         updated_at: at,
     })
