@@ -262,8 +262,28 @@ fn instance_id(raw: &str) -> Result<crate::domain::InstanceId, ApiError> {
     crate::domain::InstanceId::parse(raw).map_err(|invalid| ApiError::Invalid(invalid.0))
 }
 
+/// The form of "Add an instance", checked: the Okta domain against the issuer policy.
 #[cfg(feature = "ssr")]
-pub(super) fn secret_of(field: SecretField) -> Result<crate::domain::ClientSecret, ApiError> {
+pub(super) fn new_instance(
+    app: &crate::backend::AppState,
+    label: String,
+    okta_domain: &str,
+    client_id: String,
+    client_secret: SecretField,
+) -> Result<crate::backend::org_settings::NewOrgInstance, ApiError> {
+    let issuer =
+        crate::domain::IssuerUrl::from_okta_domain(okta_domain, &app.settings.issuer_policy)
+            .map_err(|invalid| ApiError::Invalid(invalid.0))?;
+    Ok(crate::backend::org_settings::NewOrgInstance {
+        label,
+        issuer,
+        client_id,
+        client_secret: secret_of(client_secret)?,
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn secret_of(field: SecretField) -> Result<crate::domain::ClientSecret, ApiError> {
     crate::domain::ClientSecret::new(field.0).map_err(|invalid| ApiError::Invalid(invalid.0))
 }
 
@@ -296,20 +316,13 @@ pub async fn add_org_instance(
     client_id: String,
     client_secret: SecretField,
 ) -> Result<InstanceSummary, ApiError> {
-    use crate::backend::org_settings::{self, NewOrgInstance};
     with_status(async move {
         let admin = admin().await?;
         let app = app_state()?;
-        let issuer =
-            crate::domain::IssuerUrl::from_okta_domain(&okta_domain, &app.settings.issuer_policy)
-                .map_err(|invalid| ApiError::Invalid(invalid.0))?;
-        let new = NewOrgInstance {
-            label,
-            issuer,
-            client_id,
-            client_secret: secret_of(client_secret)?,
-        };
-        let added = org_settings::add_instance(&app, &admin.tenant, new, &admin.actor()).await?;
+        let new = new_instance(&app, label, &okta_domain, client_id, client_secret)?;
+        let added =
+            crate::backend::org_settings::add_instance(&app, &admin.tenant, new, &admin.actor())
+                .await?;
         summary(&app, &admin.tenant, &added.id).await
     })
     .await

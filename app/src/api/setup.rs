@@ -48,20 +48,12 @@ pub async fn add_setup_instance(
     client_id: String,
     client_secret: SecretField,
 ) -> Result<InstanceSummary, ApiError> {
-    use crate::backend::org_settings::{self, NewOrgInstance};
     with_status(async move {
         let grant = grant().await?;
         let app = app_state()?;
-        let issuer =
-            crate::domain::IssuerUrl::from_okta_domain(&okta_domain, &app.settings.issuer_policy)
-                .map_err(|invalid| ApiError::Invalid(invalid.0))?;
-        let new = NewOrgInstance {
-            label,
-            issuer,
-            client_id,
-            client_secret: super::settings::secret_of(client_secret)?,
-        };
-        let added = org_settings::add_setup_instance(&app, &grant, new).await?;
+        let new =
+            super::settings::new_instance(&app, label, &okta_domain, client_id, client_secret)?;
+        let added = crate::backend::org_settings::add_setup_instance(&app, &grant, new).await?;
         super::settings::summary(&app, &grant.tenant, &added.id).await
     })
     .await

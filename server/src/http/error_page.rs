@@ -19,19 +19,24 @@ impl From<SsoError> for SignInFailed {
 
 impl IntoResponse for SignInFailed {
     fn into_response(self) -> Response {
-        let status = self.0.status();
         let page = render("Sign-in failed", &self.0.user_message());
-        let mut response = (status, Html(page)).into_response();
-        response.headers_mut().insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut response = private(self.0.status(), page);
         response.extensions_mut().insert(LoggedError::new(self.0));
         response
     }
+}
+
+/// A page for this browser only, on a URL that may carry a code or a token: never cached, and
+/// its URL never sent on as a `Referer`.
+pub fn private(status: StatusCode, html: String) -> Response {
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A test sign-in asked for by someone who is not signed in as an admin of the org.
@@ -69,18 +74,10 @@ impl IntoResponse for SetupLinkInvalid {
 <h1>This link is no longer valid</h1>
 <p class="muted" role="alert">Set-up links work once and for a limited time. Ask whoever sent you this one for a new link.</p>
 </section>"#;
-        let mut response = (
+        private(
             StatusCode::NOT_FOUND,
-            Html(page("This link is no longer valid", "page", body)),
+            page("This link is no longer valid", "page", body),
         )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
     }
 }
 

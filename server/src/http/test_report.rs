@@ -4,25 +4,18 @@
 
 use app::backend::sso::provider::probe::Outcome;
 use app::backend::sso::test_sign_in::TestReport;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::error_page::{escape, page};
+use super::error_page::{escape, page, private};
 
 pub struct TestReportPage(pub TestReport);
 
 impl IntoResponse for TestReportPage {
     fn into_response(self) -> Response {
-        let mut response = (StatusCode::OK, Html(render(&self.0))).into_response();
-        let headers = response.headers_mut();
         // The callback URL carried the code.
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        private(StatusCode::OK, render(&self.0))
     }
 }
 
