@@ -20,6 +20,7 @@ test('an admin sees each instance with what to paste into Okta, and copies a URL
   await expect(card.getByText('Enabled', { exact: true })).toBeVisible();
   await expect(card.getByText('0oa1acmee2e')).toBeVisible();
   await expect(card.getByText('set, ends in …cdef')).toBeVisible();
+  await expect(card.getByTestId('issuer-health')).toContainText('1 signing key fetched just now');
   await page.waitForLoadState('networkidle');
   await card.getByRole('button', { name: 'Copy Sign-in redirect URI' }).click();
   await expect(card.getByRole('status').filter({ hasText: 'Copied' })).toBeVisible();

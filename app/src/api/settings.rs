@@ -36,6 +36,18 @@ pub struct InstanceSummary {
     pub last_failure: Option<FailureView>,
     /// A recent sign-in's ID token was this far from the server's clock.
     pub clock_skew: Option<ClockSkewView>,
+    /// What the server answering holds of the issuer's discovery document and keys.
+    pub issuer_health: IssuerHealthView,
+}
+
+/// Ages in seconds, measured by the server, so the page shows the same text before and after
+/// hydration. `None`: not fetched by this server yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerHealthView {
+    pub discovered_secs_ago: Option<u64>,
+    pub keys: usize,
+    pub keys_fetched_secs_ago: Option<u64>,
+    pub keys_failed_secs_ago: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -620,6 +632,18 @@ mod convert {
                     secs: skew.secs,
                     seen_at: skew.seen_at,
                 }),
+                issuer_health: IssuerHealthView {
+                    discovered_secs_ago: status.issuer_health.discovered_secs_ago,
+                    keys: status.issuer_health.keys.map_or(0, |keys| keys.count),
+                    keys_fetched_secs_ago: status
+                        .issuer_health
+                        .keys
+                        .and_then(|keys| keys.fetched_secs_ago),
+                    keys_failed_secs_ago: status
+                        .issuer_health
+                        .keys
+                        .and_then(|keys| keys.failed_secs_ago),
+                },
             }
         }
     }

@@ -13,6 +13,7 @@ use super::registry::{
 };
 use super::sessions::Invalidation;
 use super::settings::InstanceUrls;
+use super::sso::provider::directory::IssuerHealth;
 use crate::domain::{ClientSecret, InstanceId, IssuerUrl, TenantSlug};
 
 /// The org and each of its instances, oldest first.
@@ -21,12 +22,13 @@ pub struct Overview {
     pub instances: Vec<InstanceStatus>,
 }
 
-/// One instance: its settings with the hints of its secrets, the URLs to paste into Okta, and
-/// how its sign-ins went lately.
+/// One instance: its settings with the hints of its secrets, the URLs to paste into Okta, how
+/// its sign-ins went lately, and what this server holds of its issuer's discovery and keys.
 pub struct InstanceStatus {
     pub detail: InstanceDetail,
     pub urls: InstanceUrls,
     pub history: SignInHistory,
+    pub issuer_health: IssuerHealth,
 }
 
 pub async fn overview(app: &AppState, tenant: &TenantSlug) -> Result<Overview, RegistryError> {
@@ -57,6 +59,7 @@ async fn status(app: &AppState, instance: Instance) -> Result<InstanceStatus, Re
     let history = audit::sign_in_history(&app.db, &instance.id).await?;
     Ok(InstanceStatus {
         urls: app.settings.public_url.instance_urls(&instance),
+        issuer_health: app.providers.health(&instance.issuer),
         detail,
         history,
     })

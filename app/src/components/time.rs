@@ -14,6 +14,18 @@ pub fn utc(secs: i64) -> String {
     )
 }
 
+/// "just now", "5 minutes ago", "3 hours ago", "2 days ago": an age the server measured.
+pub fn ago(secs: u64) -> String {
+    let (count, unit) = match secs {
+        0..60 => return "just now".to_owned(),
+        60..3600 => (secs / 60, "minute"),
+        3600..86_400 => (secs / 3600, "hour"),
+        _ => (secs / 86_400, "day"),
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural} ago")
+}
+
 /// Unix seconds at 00:00 UTC of a `YYYY-MM-DD` date, as an `<input type="date">` gives it.
 pub fn start_of_day(date: &str) -> Option<i64> {
     let mut parts = date.trim().splitn(3, '-');
@@ -69,6 +81,15 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_796_290_000), "2026-12-03 09:26 UTC");
         assert_eq!(utc(951_825_600), "2000-02-29 12:00 UTC");
+    }
+
+    #[test]
+    fn an_age_reads_in_its_largest_whole_unit() {
+        assert_eq!(ago(59), "just now");
+        assert_eq!(ago(60), "1 minute ago");
+        assert_eq!(ago(3599), "59 minutes ago");
+        assert_eq!(ago(7200), "2 hours ago");
+        assert_eq!(ago(86_400 * 3 + 5), "3 days ago");
     }
 
     #[test]

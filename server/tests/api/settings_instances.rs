@@ -453,3 +453,44 @@ async fn a_token_far_from_our_clock_warns_the_admins_until_one_arrives_on_time()
     signed_in_as(&app, ACME_OKTA, GRACE.email).await;
     assert_eq!(instance(&ada, ACME_OKTA).await["clock_skew"], Value::Null);
 }
+
+#[tokio::test]
+async fn each_instance_shows_what_this_server_holds_of_its_issuers_discovery_and_keys() {
+    let app = spawn_app().await;
+    let ada = acme_admin(&app).await;
+    let (status, added) = call(
+        &ada,
+        AddOrgInstance::PATH,
+        &[
+            ("label", "Elsewhere"),
+            ("okta_domain", app.issuer("globex")),
+            ("client_id", "0oa1elsewhere"),
+            ("client_secret", "elsewhere-secret-0123456789"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(
+        added["issuer_health"],
+        json!({ "discovered_secs_ago": null, "keys": 0, "keys_fetched_secs_ago": null,
+                "keys_failed_secs_ago": null }),
+        "nobody signed in through that issuer here"
+    );
+    let health = instance(&ada, ACME_OKTA).await["issuer_health"].clone();
+    assert!(health["discovered_secs_ago"].is_u64(), "{health}");
+    assert_eq!(health["keys"], 1, "{health}");
+    assert_eq!(health["keys_failed_secs_ago"], Value::Null, "{health}");
+
+    // Okta signs with a new key while its keys endpoint is down: the refetch fails.
+    app.simulator.keys_outage("acme", true).await;
+    app.simulator.rotate_keys("acme", false, true).await;
+    let refused = app
+        .browser()
+        .sign_in(ACME_OKTA, None, Some(GRACE.email))
+        .await;
+    assert_ne!(refused.callback().status, StatusCode::SEE_OTHER);
+
+    let health = instance(&ada, ACME_OKTA).await["issuer_health"].clone();
+    assert!(health["keys_failed_secs_ago"].is_u64(), "{health}");
+    assert_eq!(health["keys"], 1, "the last good keys stay: {health}");
+}

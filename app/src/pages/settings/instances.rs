@@ -3,9 +3,9 @@ use leptos::prelude::*;
 use super::add_instance::AddInstance;
 use super::instance_actions::InstanceActions;
 use super::{OrgResource, unless_explained};
-use crate::api::{AddOrgInstance, InstanceSummary, InstanceUrlsView};
+use crate::api::{AddOrgInstance, InstanceSummary, InstanceUrlsView, IssuerHealthView};
 use crate::components::CopyField;
-use crate::components::time::utc;
+use crate::components::time::{ago, utc};
 
 /// One card per instance: its state, its secrets' hints, how sign-ins went, and what to paste
 /// into Okta.
@@ -100,6 +100,7 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
             </div>
         }
     });
+    let (health, health_class) = issuer_health(&instance.issuer_health);
     let urls = instance.urls.clone();
     let setting_up = (!instance.enabled && instance.last_sign_in_at.is_none()).then(|| {
         view! {
@@ -134,6 +135,8 @@ fn InstanceCard(instance: InstanceSummary) -> impl IntoView {
                 <dd>{secret_in_use}</dd>
                 <dt>"Last sign-in"</dt>
                 <dd>{last_sign_in}</dd>
+                <dt>"Discovery and keys"</dt>
+                <dd class=health_class data-testid="issuer-health">{health}</dd>
             </dl>
             {failure}
             {clock}
@@ -163,5 +166,59 @@ pub(super) fn OktaValues(instance: String, urls: InstanceUrlsView) -> impl IntoV
                 value=urls.global_token_revocation_uri
             />
         </div>
+    }
+}
+
+/// What this server holds of the issuer's discovery document and signing keys, and whether
+/// that needs a look.
+fn issuer_health(health: &IssuerHealthView) -> (String, &'static str) {
+    let keys = |count: usize| {
+        if count == 1 {
+            "1 signing key".to_owned()
+        } else {
+            format!("{count} signing keys")
+        }
+    };
+    match (
+        health.discovered_secs_ago,
+        health.keys_fetched_secs_ago,
+        health.keys_failed_secs_ago,
+    ) {
+        (None, _, _) => (
+            "Not fetched by this server yet: the next sign-in fetches them".to_owned(),
+            "",
+        ),
+        (Some(_), Some(fetched), Some(failed)) => (
+            format!(
+                "The last key fetch failed {}; still using the {} fetched {}",
+                ago(failed),
+                keys(health.keys),
+                ago(fetched)
+            ),
+            "error",
+        ),
+        (Some(_), None, Some(failed)) => (
+            format!(
+                "The key fetch failed {}: no keys to verify sign-ins",
+                ago(failed)
+            ),
+            "error",
+        ),
+        (Some(discovered), Some(fetched), None) => (
+            format!(
+                "Discovery fetched {}; {} fetched {}",
+                ago(discovered),
+                keys(health.keys),
+                ago(fetched)
+            ),
+            "",
+        ),
+        (Some(discovered), None, None) => (
+            format!(
+                "Discovery fetched {}; keys not fetched yet",
+                ago(discovered)
+            ),
+            "",
+        ),
     }
 }

@@ -18,7 +18,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::keys::KeyCache;
+use super::keys::{KeyCache, KeysHealth};
 use super::{Provider, cache_control};
 use crate::backend::registry::{InstanceCredentials, TokenAuthMethod};
 use crate::backend::sso::SsoError;
@@ -61,6 +61,14 @@ pub(super) type OidcClient = CoreClient<
     EndpointMaybeSet,
 >;
 
+/// What this server holds of one issuer; `Default`: nothing yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IssuerHealth {
+    /// The discovery document was fetched this long ago.
+    pub discovered_secs_ago: Option<u64>,
+    pub keys: Option<KeysHealth>,
+}
+
 struct Cached {
     metadata: Arc<Metadata>,
     fetched_at: Instant,
@@ -102,6 +110,25 @@ impl ProviderDirectory {
     pub async fn provider(&self, issuer: &IssuerUrl) -> Result<Provider<'_>, SsoError> {
         let metadata = self.metadata(issuer).await?;
         Ok(Provider::new(self, issuer.clone(), metadata))
+    }
+
+    /// What this server last saw of the issuer, without fetching anything: for the settings
+    /// page's standing view ("Test connection" fetches fresh).
+    pub fn health(&self, issuer: &IssuerUrl) -> IssuerHealth {
+        let documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(cached) = documents.get(issuer.as_str()) else {
+            return IssuerHealth::default();
+        };
+        let discovered_secs_ago = Some(cached.fetched_at.elapsed().as_secs());
+        let jwks_uri = cached.metadata.jwks_uri().as_str().to_owned();
+        drop(documents);
+        IssuerHealth {
+            discovered_secs_ago,
+            keys: self.keys.health(&jwks_uri),
+        }
     }
 
     fn cached(&self, issuer: &IssuerUrl) -> Option<(Arc<Metadata>, bool)> {

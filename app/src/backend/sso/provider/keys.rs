@@ -126,6 +126,16 @@ impl Entry {
     }
 }
 
+/// The signing keys this server holds for an issuer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeysHealth {
+    pub count: usize,
+    /// `None`: no fetch ever succeeded.
+    pub fetched_secs_ago: Option<u64>,
+    /// The last fetch failed this long ago (cleared by a fetch that works).
+    pub failed_secs_ago: Option<u64>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub(super) enum KeyError {
     #[error("no published key matches kid {0:?}")]
@@ -245,6 +255,30 @@ impl KeyCache {
             return Err(KeyError::Unknown(kid.map(str::to_owned)));
         }
         Ok(keys)
+    }
+
+    /// What this cache holds for `jwks_uri`, without fetching: `None` if it never fetched it.
+    pub(super) fn health(&self, jwks_uri: &str) -> Option<KeysHealth> {
+        let entry = {
+            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(entries.get(jwks_uri)?)
+        };
+        // A fetch in progress holds the lock: its failure, if any, shows next time.
+        let failed = entry
+            .fetch
+            .try_lock()
+            .ok()
+            .and_then(|state| state.last_failure)
+            .map(|at| at.elapsed().as_secs());
+        let set = entry.current();
+        if set.is_none() && failed.is_none() {
+            return None;
+        }
+        Some(KeysHealth {
+            count: set.as_ref().map_or(0, |set| set.keys.len()),
+            fetched_secs_ago: set.as_ref().map(|set| set.fetched_at.elapsed().as_secs()),
+            failed_secs_ago: failed,
+        })
     }
 
     fn refresh_in_background(&self, jwks_uri: &str, entry: &Arc<Entry>) {
