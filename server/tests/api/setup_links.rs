@@ -396,3 +396,21 @@ async fn the_set_up_functions_refuse_a_request_from_another_site() {
         "a cross-site call added one"
     );
 }
+
+#[tokio::test]
+async fn without_a_live_setup_link_the_set_up_functions_answer_401_even_to_an_admin() {
+    let app = spawn().await;
+    let stranger = app.browser();
+    let admin = crate::tenant_admins::acme_admin(&app).await;
+    for browser in [&stranger, &admin] {
+        for (path, form) in [
+            (SetupStatus::PATH, vec![]),
+            (AddSetupInstance::PATH, new_app_form(&app)),
+        ] {
+            let (status, body) = call(browser, path, &form).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        }
+    }
+    let (_, settings) = call(&admin, OrgSettings::PATH, &[]).await;
+    assert_eq!(settings["instances"].as_array().unwrap().len(), 1);
+}
