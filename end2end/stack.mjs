@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the local stack: the Okta simulator, then `orgpass serve` on SQLite, after registering
 // every org and client of the simulator's config that the database does not have yet.
+// Orgpass (server and CLI) looks DNS records up at the simulator's DNS server, never the internet.
 // A client names its orgpass instance ("instance": "acme-okta"); its Okta-side URIs are
 // computed here from --listen, so the config never repeats the app's port. A client with
 // neither is an app integration not connected yet; an org with "onboarded": false is left
@@ -24,7 +25,8 @@ const run = promisify(execFile);
 /**
  * Starts the simulator with `config`, registers its orgs and clients in orgpass's database,
  * starts `orgpass serve` and waits until it answers.
- * Returns `{ baseUrl, orgpassPid, dataDir, firstEmail, issuers: { slug: issuer }, stop }`.
+ * Returns `{ baseUrl, orgpassPid, dataDir, firstEmail, issuers: { slug: issuer }, dns, cliEnv, stop }`,
+ * `dns` being the simulator's DNS server (`127.0.0.1:PORT`).
  */
 export async function startStack({ config: configPath, listen, dataDir, fresh = false, orgpass, logFile }) {
   const baseUrl = `http://${listen}`;
@@ -61,21 +63,23 @@ export async function startStack({ config: configPath, listen, dataDir, fresh = 
     run(orgpass, cliArgs, { env: { ...env, ...extraEnv } }).then(({ stdout }) => stdout);
 
   try {
-    const issuers = await startSimulator(config, watch);
+    const { orgs: issuers, dns } = await startSimulator(config, watch);
+    env.ORGPASS_DNS_SERVER = dns;
     await seed(config, issuers, cli);
     const output = logFile ? openSync(logFile, 'w') : 'inherit';
     const server = spawn(orgpass, ['serve'], { env, stdio: ['ignore', output, output] });
     watch('orgpass', server);
     await waitForServer(baseUrl);
-    const cliEnv = { ORGPASS_DATA_DIR: dir, ORGPASS_PUBLIC_URL: baseUrl, ORGPASS_DEV_LOOPBACK_ISSUERS: 'true' };
-    return { baseUrl, orgpassPid: server.pid, dataDir: dir, firstEmail: config.orgs[0]?.users[0]?.email, issuers, cliEnv, stop };
+    const cliEnv = { ORGPASS_DATA_DIR: dir, ORGPASS_PUBLIC_URL: baseUrl, ORGPASS_DEV_LOOPBACK_ISSUERS: 'true', ORGPASS_DNS_SERVER: dns };
+    return { baseUrl, orgpassPid: server.pid, dataDir: dir, firstEmail: config.orgs[0]?.users[0]?.email, issuers, dns, cliEnv, stop };
   } catch (error) {
     stop();
     throw error;
   }
 }
 
-/** Starts the simulator on `config` (written to a temporary file it reads once); returns its issuers. */
+/** Starts the simulator on `config` (written to a temporary file it reads once); returns its ready
+ * line: `{ orgs: { slug: issuer }, dns: '127.0.0.1:PORT' }`. */
 async function startSimulator(config, watch) {
   const configDir = mkdtempSync(join(tmpdir(), 'orgpass-sim-'));
   const configPath = join(configDir, 'simulator.json');
@@ -91,7 +95,7 @@ async function startSimulator(config, watch) {
       createInterface({ input: sim.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value]),
       new Promise((_, reject) => setTimeout(() => reject(new Error('simulator did not start in 30 s')), 30_000)),
     ]);
-    return JSON.parse(line).orgs;
+    return JSON.parse(line);
   } finally {
     rmSync(configDir, { recursive: true, force: true });
   }
@@ -208,7 +212,7 @@ async function main() {
   console.log(banner(stack));
 }
 
-function banner({ baseUrl, firstEmail, issuers }) {
+function banner({ baseUrl, firstEmail, issuers, dns }) {
   const width = Math.max(...Object.keys(issuers).map((slug) => slug.length));
   const dashboards = Object.entries(issuers)
     .map(([slug, issuer]) => `  ${slug.padEnd(width)}  ${issuer}/__sim/dashboard`);
@@ -217,6 +221,8 @@ function banner({ baseUrl, firstEmail, issuers }) {
     `Orgpass is running. Open ${baseUrl}/ and sign in as ${firstEmail} (Ctrl-C stops).`,
     'Okta dashboards of the simulated orgs (a tile signs in from Okta\'s side):',
     ...dashboards,
+    `Domain verification looks TXT records up at the simulator's DNS server ${dns};`,
+    `publish one: curl -d '{"name":"_orgpass-challenge.DOMAIN","values":["..."]}' ${Object.values(issuers)[0]}/__sim/dns/txt`,
     '',
   ].join('\n');
 }

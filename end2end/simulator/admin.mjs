@@ -1,5 +1,5 @@
 // Test-only control endpoints under /__sim/ (key rotation, faults, an app's settings, counters,
-// the dashboard's tiles, sessions and the Universal Logout sender).
+// the dashboard's tiles, sessions, the Universal Logout sender and the shared DNS zone).
 import { SIGN_WITH } from './keys.mjs';
 import { HttpError, readJson, sendEmpty, sendHtml, sendJson, sendRedirect } from './http.mjs';
 import { dashboardHtml, tileLocation } from './tiles.mjs';
@@ -45,6 +45,18 @@ export async function handleAdmin(org, req, res, path) {
       return sendJson(res, 200, { accounts: org.sessionAccounts() });
     case 'POST /__sim/universal-logout':
       return sendJson(res, 200, await sendUniversalLogout(org, await readJson(req)));
+    case 'POST /__sim/dns/txt': {
+      const { name, values } = await readJson(req);
+      org.dns.setTxt(name, values);
+      return sendEmpty(res);
+    }
+    case 'GET /__sim/dns/txt':
+      return sendJson(res, 200, org.dns.txtRecords());
+    case 'POST /__sim/dns/outage': {
+      const { down = true } = await readJson(req);
+      org.dns.down = Boolean(down);
+      return sendEmpty(res);
+    }
     case 'GET /__sim/stats':
       return sendJson(res, 200, org.stats);
     case 'POST /__sim/stats/reset':

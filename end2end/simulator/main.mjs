@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Local multi-org Okta simulator: one oidc-provider issuer per configured org.
+// Local multi-org Okta simulator: one oidc-provider issuer per configured org, plus one DNS
+// server for them all (the TXT records of domain verification).
 //   node end2end/simulator/main.mjs --config PATH [--exit-on-stdin-close]
 // stdout carries exactly one line, the ready JSON; all logging goes to stderr.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { DnsServer } from './dns.mjs';
 import { Org } from './org.mjs';
 
 const { values: args } = parseArgs({
@@ -20,10 +22,12 @@ if (!args.config) {
 const config = JSON.parse(await readFile(args.config, 'utf8'));
 validate(config);
 
+const dns = new DnsServer();
 const orgs = [];
 function shutdown(reason) {
   console.error(`okta-simulator: ${reason}, shutting down`);
   for (const org of orgs) org.close();
+  dns.close();
   process.exit(0);
 }
 process.on('SIGINT', () => shutdown('SIGINT'));
@@ -34,21 +38,27 @@ if (args['exit-on-stdin-close']) {
   process.stdin.resume();
 }
 
+await dns.start(config.dns_port ?? 0);
+console.error(`okta-simulator: dns at ${dns.address} (udp, tcp)`);
+
 for (const orgConfig of config.orgs) {
-  const org = new Org(orgConfig);
+  const org = new Org(orgConfig, dns);
   await org.start(orgConfig.port ?? 0);
   orgs.push(org);
   console.error(`okta-simulator: ${org.slug} at ${org.issuer}`);
 }
 
-const ready = { ready: true, orgs: Object.fromEntries(orgs.map((org) => [org.slug, org.issuer])) };
+const ready = { ready: true, orgs: Object.fromEntries(orgs.map((org) => [org.slug, org.issuer])), dns: dns.address };
 process.stdout.write(`${JSON.stringify(ready)}\n`);
 
-function validate({ orgs: list }) {
+function validate({ orgs: list, dns_port: dnsPort }) {
   const fail = (msg) => {
     console.error(`okta-simulator: invalid config: ${msg}`);
     process.exit(2);
   };
+  if (dnsPort !== undefined && !(Number.isInteger(dnsPort) && dnsPort >= 0 && dnsPort <= 65535)) {
+    fail('"dns_port" must be a port number (0 picks a free one)');
+  }
   if (!Array.isArray(list) || list.length === 0) fail('"orgs" must be a non-empty array');
   const slugs = new Set();
   for (const org of list) {

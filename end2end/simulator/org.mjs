@@ -37,9 +37,11 @@ export class Org {
   #tamper = null;
 
   /** `code_ttl`: seconds an authorization code stays redeemable (Okta: 60; load tests that
-   * gather many codes before redeeming them all at once need more). */
-  constructor({ slug, users, clients, jwks_max_age: jwksMaxAge = 300, code_ttl: codeTtl = 60 }) {
+   * gather many codes before redeeming them all at once need more). `dns`: the DnsServer
+   * whose zone every org's /__sim/dns/ endpoints edit. */
+  constructor({ slug, users, clients, jwks_max_age: jwksMaxAge = 300, code_ttl: codeTtl = 60 }, dns) {
     this.slug = slug;
+    this.dns = dns;
     this.users = users;
     this.clients = clients;
     this.jwksMaxAge = jwksMaxAge;

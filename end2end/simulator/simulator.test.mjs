@@ -1,17 +1,22 @@
 // Runs the simulator as a child process and drives it over HTTP the way a
 // relying party would: fetch with manual redirects and a tiny cookie jar.
+// Its DNS server is queried with Node's own resolver, as the server's would query it.
 //   cd end2end && node --test simulator/
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import dns2 from 'dns2';
+
+const { Packet, TCPClient, UDPClient } = dns2;
 
 const MAIN = new URL('./main.mjs', import.meta.url).pathname;
 const REDIRECT = 'http://127.0.0.1:9/cb';
@@ -188,6 +193,7 @@ describe('okta simulator', () => {
   let dir;
   let orgs;
   let acme;
+  let dns;
   const extraStdout = [];
 
   before(async () => {
@@ -204,6 +210,7 @@ describe('okta simulator', () => {
     assert.equal(ready.ready, true);
     orgs = ready.orgs;
     acme = orgs.acme;
+    dns = ready.dns;
   });
 
   after(async () => {
@@ -214,9 +221,10 @@ describe('okta simulator', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('prints one ready line listing every org on 127.0.0.1', () => {
+  it('prints one ready line listing every org and the DNS server on 127.0.0.1', () => {
     assert.deepEqual(Object.keys(orgs), ['acme', 'globex']);
     for (const url of Object.values(orgs)) assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(dns, /^127\.0\.0\.1:\d+$/);
   });
 
   it('serves Okta-shaped discovery', async () => {
@@ -594,6 +602,98 @@ describe('okta simulator', () => {
     assert.equal((await post(`${acme}/__sim/clients/update`, { client_id: 'nobody', redirect_uris: [REDIRECT] })).status, 404);
   });
 
+  describe('dns server', () => {
+    const CHALLENGE = '_orgpass-challenge.acme.example';
+    let resolver;
+    let udpQuery;
+    let tcpQuery;
+    const setTxt = (name, values, issuer = acme) => post(`${issuer}/__sim/dns/txt`, { name, values });
+    const publish = async (name, values, issuer) => assert.equal((await setTxt(name, values, issuer)).status, 204);
+    const zone = () => json(`${acme}/__sim/dns/txt`);
+    const outage = async (down) => assert.equal((await post(`${acme}/__sim/dns/outage`, { down })).status, 204);
+
+    before(() => {
+      // Short timeout, no retry: the outage test waits for exactly one.
+      resolver = new Resolver({ timeout: 200, tries: 1 });
+      resolver.setServers([dns]);
+      // Node's resolver lowercases names; dns2's clients send them as written.
+      const [host, port] = dns.split(':');
+      udpQuery = UDPClient({ dns: host, port: Number(port), timeout: 1000, retryOverTCP: false });
+      tcpQuery = TCPClient({ dns: host, port: Number(port) });
+    });
+
+    it('answers the TXT values published through any org, replaced and removed on request', async () => {
+      await publish(CHALLENGE, ['orgpass-domain-verification=abc', 'v=spf1 -all']);
+      assert.deepEqual(await resolver.resolveTxt(CHALLENGE), [['orgpass-domain-verification=abc'], ['v=spf1 -all']]);
+      assert.deepEqual((await json(`${orgs.globex}/__sim/dns/txt`))[CHALLENGE], ['orgpass-domain-verification=abc', 'v=spf1 -all']);
+
+      await publish(CHALLENGE, ['orgpass-domain-verification=xyz'], orgs.globex); // one zone for all orgs
+      assert.deepEqual(await resolver.resolveTxt(CHALLENGE), [['orgpass-domain-verification=xyz']]);
+
+      await publish(CHALLENGE, []);
+      assert.equal(CHALLENGE in await zone(), false);
+      await assert.rejects(resolver.resolveTxt(CHALLENGE), { code: 'ENOTFOUND' });
+    });
+
+    it('matches names case-insensitively, trailing dot or not', async () => {
+      await publish('_OrgPass-Challenge.Globex.Example.', ['orgpass-domain-verification=g']);
+      assert.deepEqual((await zone())['_orgpass-challenge.globex.example'], ['orgpass-domain-verification=g']);
+      assert.deepEqual(await resolver.resolveTxt('_orgpass-challenge.globex.example'), [['orgpass-domain-verification=g']]);
+      const { answers } = await udpQuery('_ORGPASS-Challenge.GLOBEX.example', 'TXT');
+      assert.deepEqual(answers.map((a) => [a.name, a.data]), [['_ORGPASS-Challenge.GLOBEX.example', ['orgpass-domain-verification=g']]]);
+      await publish('_orgpass-challenge.GLOBEX.example', []);
+      assert.deepEqual(await zone(), {});
+    });
+
+    it('answers NOERROR without records for a known name asked for another type', async () => {
+      await publish(CHALLENGE, ['orgpass-domain-verification=abc']);
+      await assert.rejects(resolver.resolve4(CHALLENGE), { code: 'ENODATA' });
+      await assert.rejects(resolver.resolve6(CHALLENGE), { code: 'ENODATA' });
+      await assert.rejects(resolver.resolve4('nothing.acme.example'), { code: 'ENOTFOUND' });
+      await publish(CHALLENGE, []);
+    });
+
+    it('answers over TCP on the same port, where a resolver retries a truncated UDP answer', async () => {
+      await publish(CHALLENGE, ['orgpass-domain-verification=abc']);
+      const overTcp = await tcpQuery(CHALLENGE, 'TXT');
+      assert.deepEqual(overTcp.answers.map((a) => [a.data, a.ttl]), [[['orgpass-domain-verification=abc'], 0]]);
+      assert.equal((await tcpQuery('nothing.acme.example', 'TXT')).header.rcode, Packet.RCODE.NXDOMAIN);
+      await publish(CHALLENGE, []);
+      // Eight 200-byte values overflow a 512-byte UDP answer: TC set, the resolver retries over TCP.
+      const values = Array.from({ length: 8 }, (_, i) => String(i).repeat(200));
+      await publish('big.acme.example', values);
+      assert.deepEqual(await resolver.resolveTxt('big.acme.example'), values.map((v) => [v]));
+      await publish('big.acme.example', []);
+    });
+
+    it('refuses a malformed body', async () => {
+      for (const body of [
+        { values: ['x'] },
+        { name: 'not a name', values: ['x'] },
+        { name: 'a..b', values: ['x'] },
+        { name: CHALLENGE },
+        { name: CHALLENGE, values: 'x' },
+        { name: CHALLENGE, values: [1] },
+        { name: CHALLENGE, values: ['x'.repeat(256)] },
+      ]) {
+        const res = await post(`${acme}/__sim/dns/txt`, body);
+        assert.equal(res.status, 400, JSON.stringify(body));
+        assert.ok((await res.json()).error_description, JSON.stringify(body));
+      }
+      assert.equal((await fetch(`${acme}/__sim/dns/txt`, { method: 'POST', body: '{' })).status, 400);
+      assert.deepEqual(await zone(), {});
+    });
+
+    it('drops every query during an outage, so a client times out, and answers again after', async () => {
+      await publish(CHALLENGE, ['orgpass-domain-verification=abc']);
+      await outage(true);
+      await assert.rejects(resolver.resolveTxt(CHALLENGE), { code: 'ETIMEOUT' });
+      await outage(false);
+      assert.deepEqual(await resolver.resolveTxt(CHALLENGE), [['orgpass-domain-verification=abc']]);
+      await publish(CHALLENGE, []);
+    });
+  });
+
   it('counts endpoint hits and resets the counters', async () => {
     assert.equal((await fetch(`${acme}/__sim/stats/reset`, { method: 'POST' })).status, 204);
     await json(`${acme}/.well-known/openid-configuration`);
@@ -625,5 +725,18 @@ it('exits when stdin closes with --exit-on-stdin-close', async () => {
   child.stdin.end();
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('refuses a "dns_port" that is not a port number', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'okta-sim-'));
+  const configPath = join(dir, 'config.json');
+  await writeFile(configPath, JSON.stringify({ dns_port: 70000, orgs: [CONFIG.orgs[1]] }));
+  const child = spawn(process.execPath, [MAIN, '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const [code] = await once(child, 'close'); // after stderr is drained
+  assert.equal(code, 2);
+  assert.match(stderr, /"dns_port" must be a port number/);
   await rm(dir, { recursive: true, force: true });
 });

@@ -117,6 +117,18 @@ pub struct ServeArgs {
     /// Timeout for each request to an identity provider, in seconds.
     #[arg(long, env = "ORGPASS_IDP_TIMEOUT_SECS", default_value_t = 5)]
     pub idp_timeout_secs: u64,
+
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+/// Where domain verification looks TXT records up.
+#[derive(Debug, Clone, Args)]
+pub struct DnsArgs {
+    /// One DNS server (IP:PORT) to ask for domain verification records, instead of the
+    /// system's resolvers: for air-gapped installs and tests.
+    #[arg(long, env = "ORGPASS_DNS_SERVER")]
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -134,6 +146,7 @@ impl ServeArgs {
         )?;
         settings.clock_leeway = Duration::from_secs(self.clock_leeway_secs);
         settings.session_idle = Duration::from_secs(self.session_idle_secs);
+        settings.dns_server = self.dns.dns_server;
         Ok(settings)
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::clock::Clock;
-use app::backend::registry::{self, RegistryError};
+use app::backend::registry::{self, RegistryError, domains};
 use app::backend::sessions::{self, SessionPolicy, Sessions, invalidation};
 use app::backend::settings::Settings;
 use app::backend::sso::{FlowStore, ProviderDirectory, revocation};
@@ -137,6 +137,7 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_periodically(self.state.clone()));
+        let domain_checks = tokio::spawn(check_domains_periodically(self.state.clone()));
         let invalidations = tokio::spawn(invalidation::follow(
             self.state.db.clone(),
             self.state.sessions.cache(),
@@ -153,6 +154,7 @@ impl Application {
             .with_graceful_shutdown(stop)
             .await;
         sweeper.abort();
+        domain_checks.abort();
         invalidations.abort();
         match self.state.flows.save(&self.state.db).await {
             Ok(0) => {}
@@ -241,6 +243,21 @@ async fn sweep_periodically(state: AppState) {
         }
         if let Err(error) = revocation::sweep_used_token_ids(&state.db).await {
             tracing::warn!(%error, "cannot sweep used Universal Logout token ids");
+        }
+    }
+}
+
+/// Once a minute, the pending domain claims that are due are looked up (see
+/// `registry::domains`): a slow DNS delays only this loop.
+async fn check_domains_periodically(state: AppState) {
+    let dns = domains::DnsChecker::new(state.settings.dns_server);
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        match domains::check_due_claims(&state.db, &dns, 100).await {
+            Ok(0) => {}
+            Ok(proved) => tracing::info!(proved, "domain claims proved by their TXT record"),
+            Err(error) => tracing::warn!(%error, "cannot check pending domain claims"),
         }
     }
 }

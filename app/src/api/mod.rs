@@ -1,7 +1,10 @@
 //! Server functions the SPA calls, and the types that cross the wire: [`sign_in`] for end
-//! users' pages, [`settings`] for tenant admins, [`setup`] for a setup link's holder. Each one authenticates, calls a `backend`
+//! users' pages; for tenant admins [`settings`] (the org, its instances, admins and audit log),
+//! [`domains`] and [`people`]; [`setup`] for a setup link's holder. Each one authenticates, calls a `backend`
 //! module and maps the error: nothing else.
 
+mod domains;
+mod people;
 mod settings;
 mod setup;
 mod sign_in;
@@ -11,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
+pub use domains::*;
+pub use people::*;
 pub use settings::*;
 pub use setup::*;
 pub use sign_in::*;
@@ -60,7 +65,9 @@ mod convert {
     use super::ApiError;
     use crate::backend::admins::AdminError;
     use crate::backend::auth::AuthError;
+    use crate::backend::people::PeopleError;
     use crate::backend::registry::RegistryError;
+    use crate::backend::registry::domains::TAKEN_ELSEWHERE;
 
     impl From<AuthError> for ApiError {
         fn from(error: AuthError) -> Self {
@@ -83,7 +90,10 @@ mod convert {
                 RegistryError::Invalid(invalid) => Self::Invalid(invalid.0),
                 RegistryError::UnknownTenant(_)
                 | RegistryError::UnknownInstance(_)
-                | RegistryError::UnknownSetupLink(_) => Self::NotFound(error.to_string()),
+                | RegistryError::UnknownSetupLink(_)
+                | RegistryError::UnknownDomain(_) => Self::NotFound(error.to_string()),
+                // Not who owns it: that would tell one org about another's domains.
+                RegistryError::DomainTaken { .. } => Self::Conflict(TAKEN_ELSEWHERE.to_owned()),
                 RegistryError::Conflict(message) => Self::Conflict(message),
                 RegistryError::BadRows(_) => Self::Unprocessable(error.to_string()),
                 RegistryError::Sealing(error) => {
@@ -108,6 +118,18 @@ mod convert {
                 }
                 AdminError::Database(error) => {
                     tracing::error!(%error, "admin query failed");
+                    Self::Internal
+                }
+            }
+        }
+    }
+
+    impl From<PeopleError> for ApiError {
+        fn from(error: PeopleError) -> Self {
+            match error {
+                PeopleError::NotFound => Self::NotFound(error.to_string()),
+                PeopleError::Database(error) => {
+                    tracing::error!(%error, "people query failed");
                     Self::Internal
                 }
             }

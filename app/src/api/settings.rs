@@ -162,7 +162,7 @@ pub struct CheckView {
 pub const AUDIT_PAGE_SIZE: u32 = 50;
 
 #[cfg(feature = "ssr")]
-async fn admin() -> Result<crate::backend::auth::TenantAdmin, ApiError> {
+pub(super) async fn admin() -> Result<crate::backend::auth::TenantAdmin, ApiError> {
     let app = app_state()?;
     let mut parts = request_parts()?;
     Ok(crate::backend::auth::tenant_admin(&mut parts, &app).await?)

@@ -451,7 +451,7 @@ fn describe(person: &Person) -> String {
 }
 
 /// A search for `%` or `_` means those characters, not `LIKE`'s wildcards.
-fn like_escaped(search: &str) -> String {
+pub(super) fn like_escaped(search: &str) -> String {
     search
         .replace('\\', "\\\\")
         .replace('%', "\\%")

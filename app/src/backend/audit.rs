@@ -21,6 +21,8 @@ pub enum Actor {
     IdentityProvider,
     /// Whoever holds a setup link (by the link's id), before the org has an admin.
     SetupLink(String),
+    /// Orgpass itself, on its own schedule (the background check of domain claims).
+    System,
 }
 
 impl Actor {
@@ -31,6 +33,7 @@ impl Actor {
             Self::EndUser(who) => format!("user:{who}"),
             Self::IdentityProvider => "okta".to_owned(),
             Self::SetupLink(id) => format!("setup-link:{id}"),
+            Self::System => "orgpass".to_owned(),
         }
     }
 }

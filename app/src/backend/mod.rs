@@ -8,6 +8,7 @@ pub mod clock;
 pub mod cookies;
 pub mod db;
 pub mod org_settings;
+pub mod people;
 pub mod registry;
 pub mod sessions;
 pub mod settings;

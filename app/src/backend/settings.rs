@@ -1,6 +1,7 @@
 //! What the domain needs to know about the deployment. Parsed and checked once at start-up by
 //! the `orgpass` binary.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -122,6 +123,8 @@ pub struct Settings {
     pub flow_ttl: Duration,
     /// Clock skew tolerated on ID token times (`exp`, `nbf`, `iat`).
     pub clock_leeway: Duration,
+    /// The one DNS server that domain verification asks; `None`: the system's resolvers.
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -148,6 +151,7 @@ impl Settings {
             session_idle: Duration::from_secs(8 * 3600),
             flow_ttl: Duration::from_secs(600),
             clock_leeway: Duration::from_secs(60),
+            dns_server: None,
         })
     }
 

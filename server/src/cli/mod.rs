@@ -2,6 +2,7 @@
 //! 2 bad input (with what to fix), 1 anything else.
 
 mod admin;
+mod domain;
 mod import;
 mod instance;
 mod keys;
@@ -38,6 +39,10 @@ enum Command {
     /// Manage customer organizations.
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
+    /// Email domains: which route each organization's people, and claims awaiting their DNS
+    /// TXT record.
+    #[command(subcommand)]
+    Domain(domain::DomainCommand),
     /// Manage instances of the integration (one set of Okta credentials each).
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
@@ -112,6 +117,9 @@ impl Cli {
                 with_storage(storage, async |opened| keys::rotate(opened).await).await
             }
             Command::Tenant(command) => {
+                with_storage(storage, async |opened| command.run(opened).await).await
+            }
+            Command::Domain(command) => {
                 with_storage(storage, async |opened| command.run(opened).await).await
             }
             Command::Instance(command) => {

@@ -6,6 +6,7 @@
 mod common;
 mod conformance;
 mod cookies;
+mod domains;
 mod email_routing;
 mod health;
 mod helpers;

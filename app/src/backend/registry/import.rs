@@ -206,7 +206,7 @@ pub async fn import_instances(
         // Every row may add domains to its org; one owned by another org fails the row.
         for domain in &domains {
             if let Err(error) =
-                super::tenants::claim_domain(&mut tx, &inserted.tenant, domain).await
+                super::domains::route_by_operator(&mut tx, &inserted.tenant, domain).await
             {
                 errors.push(row_error(row, error)?);
             }

@@ -2,6 +2,7 @@
 //! one-time setup links: what the operator CLI and the settings page change, what a sign-in
 //! reads. Every change is one transaction with its audit event.
 
+pub mod domains;
 mod import;
 mod instances;
 mod keys;
@@ -21,12 +22,12 @@ pub use setup_links::{
     create_setup_link, list_setup_links, open_setup_link, revoke_setup_link,
 };
 pub use tenants::{
-    NewTenant, Tenant, TenantChanges, TenantStatus, add_tenant, find_tenant, list_tenants,
-    remove_tenant, sign_in_options, update_tenant,
+    NewTenant, SignInRule, Tenant, TenantChanges, TenantStatus, add_tenant, find_tenant,
+    list_tenants, remove_tenant, set_sign_in_rule, sign_in_options, update_tenant,
 };
 
 use super::vault::VaultError;
-use crate::domain::{InstanceId, InvalidValue, TenantSlug};
+use crate::domain::{EmailDomain, InstanceId, InvalidValue, TenantSlug};
 
 /// Errors of the registry. Each maps to one clear message for an operator or a tenant admin.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +44,15 @@ pub enum RegistryError {
     /// The setup link named does not exist (CLI exit 2, HTTP 404).
     #[error("no setup link '{0}'")]
     UnknownSetupLink(String),
-    /// Slug, instance id, domain or (issuer, client_id) already taken (CLI exit 2, HTTP 409).
+    /// No such domain or domain claim in the org (CLI exit 2, HTTP 404).
+    #[error("no domain '{0}' in this organization")]
+    UnknownDomain(EmailDomain),
+    /// Another org proved this domain (CLI exit 2; HTTP 409 with a message that does not name
+    /// the owner).
+    #[error("the domain '{domain}' already belongs to the organization '{owner}'")]
+    DomainTaken { domain: EmailDomain, owner: String },
+    /// Slug, instance id or (issuer, client_id) already taken, or a change that breaks a rule
+    /// of the current state (CLI exit 2, HTTP 409).
     #[error("{0}")]
     Conflict(String),
     /// An import file had bad rows; nothing was imported (CLI exit 2, HTTP 422).

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::domains;
 use super::instances::{Instance, list_instances};
 use super::{RegistryError, decode_error, display_text};
 use crate::backend::audit::{self, Actor, Event};
@@ -45,7 +46,38 @@ pub struct Tenant {
     pub slug: TenantSlug,
     pub display_name: String,
     pub status: TenantStatus,
+    pub sign_in_rule: SignInRule,
+    /// The verified domains, which route its people.
     pub domains: Vec<EmailDomain>,
+}
+
+/// Who may sign in through an org's instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInRule {
+    /// Anyone the org's Okta lets in (Okta's own assignments decide; the default).
+    Anyone,
+    /// Only people whose email is in one of the org's verified domains.
+    VerifiedDomains,
+}
+
+impl SignInRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anyone => "anyone",
+            Self::VerifiedDomains => "verified_domains",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "anyone" => Ok(Self::Anyone),
+            "verified_domains" => Ok(Self::VerifiedDomains),
+            other => Err(InvalidValue(format!(
+                "sign-in rule '{other}' must be anyone or verified_domains"
+            ))),
+        }
+    }
 }
 
 pub struct NewTenant {
@@ -87,7 +119,7 @@ pub async fn add_tenant(db: &Db, new: NewTenant, actor: &Actor) -> Result<Tenant
         }
     })?;
     for domain in &new.domains {
-        claim_domain(&mut tx, &new.slug, domain).await?;
+        domains::route_by_operator(&mut tx, &new.slug, domain).await?;
     }
     audit::record(
         &mut tx,
@@ -106,6 +138,7 @@ pub async fn add_tenant(db: &Db, new: NewTenant, actor: &Actor) -> Result<Tenant
         slug: new.slug,
         display_name,
         status: TenantStatus::Active,
+        sign_in_rule: SignInRule::Anyone,
         domains: new.domains,
     })
 }
@@ -119,45 +152,15 @@ fn domains_detail(domains: &[EmailDomain]) -> String {
     }
 }
 
-/// Gives `domain` to `tenant`, or says which org already has it.
-pub(super) async fn claim_domain(
-    conn: &mut AnyConnection,
-    tenant: &TenantSlug,
-    domain: &EmailDomain,
-) -> Result<(), RegistryError> {
-    let inserted = sqlx::query(
-        "INSERT INTO tenant_domains (domain, tenant_slug, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (domain) DO NOTHING",
-    )
-    .bind(domain.as_str())
-    .bind(tenant.as_str())
-    .bind(now())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(());
-    }
-    let owner: String = sqlx::query("SELECT tenant_slug FROM tenant_domains WHERE domain = $1")
-        .bind(domain.as_str())
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("tenant_slug")?;
-    if owner == tenant.as_str() {
-        return Ok(());
-    }
-    Err(RegistryError::Conflict(format!(
-        "the domain '{domain}' already belongs to the organization '{owner}'"
-    )))
-}
-
 fn tenant_from_row(row: &AnyRow, domains: Vec<EmailDomain>) -> Result<Tenant, sqlx::Error> {
     let slug: String = row.try_get("slug")?;
     let status: String = row.try_get("status")?;
+    let rule: String = row.try_get("sign_in_rule")?;
     Ok(Tenant {
         slug: TenantSlug::parse(&slug).map_err(decode_error)?,
         display_name: row.try_get("display_name")?,
         status: TenantStatus::parse(&status).map_err(decode_error)?,
+        sign_in_rule: SignInRule::parse(&rule).map_err(decode_error)?,
         domains,
     })
 }
@@ -186,7 +189,7 @@ async fn domains_of(
 }
 
 pub async fn list_tenants(db: &Db) -> Result<Vec<Tenant>, RegistryError> {
-    let rows = sqlx::query("SELECT slug, display_name, status FROM tenants ORDER BY slug")
+    let rows = sqlx::query("SELECT slug, display_name, status, sign_in_rule FROM tenants ORDER BY slug")
         .fetch_all(db)
         .await?;
     let mut domains: HashMap<String, Vec<EmailDomain>> = HashMap::new();
@@ -203,7 +206,7 @@ pub async fn list_tenants(db: &Db) -> Result<Vec<Tenant>, RegistryError> {
 }
 
 pub async fn find_tenant(db: &Db, slug: &TenantSlug) -> Result<Option<Tenant>, RegistryError> {
-    let row = sqlx::query("SELECT slug, display_name, status FROM tenants WHERE slug = $1")
+    let row = sqlx::query("SELECT slug, display_name, status, sign_in_rule FROM tenants WHERE slug = $1")
         .bind(slug.as_str())
         .fetch_optional(db)
         .await?;
@@ -262,7 +265,7 @@ pub async fn update_tenant(
         }
     }
     for domain in &changes.add_domains {
-        claim_domain(&mut tx, slug, domain).await?;
+        domains::route_by_operator(&mut tx, slug, domain).await?;
     }
     let mut detail = Vec::new();
     if let Some(name) = &display_name {
@@ -293,6 +296,78 @@ pub async fn update_tenant(
     find_tenant(db, slug)
         .await?
         .ok_or_else(|| RegistryError::UnknownTenant(slug.clone()))
+}
+
+/// Sets who may sign in through the org's instances. "Verified domains only" is refused while
+/// no admin's email is in a verified domain: the org would lock its admins out.
+pub async fn set_sign_in_rule(
+    db: &Db,
+    slug: &TenantSlug,
+    rule: SignInRule,
+    actor: &Actor,
+) -> Result<(), RegistryError> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query("UPDATE tenants SET sign_in_rule = $1, updated_at = $2 WHERE slug = $3")
+        .bind(rule.as_str())
+        .bind(now())
+        .bind(slug.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(RegistryError::UnknownTenant(slug.clone()));
+    }
+    keeps_an_admin_admitted(&mut tx, slug).await?;
+    audit::record(
+        &mut tx,
+        Event {
+            actor,
+            action: "tenant.sign_in_rule",
+            tenant: Some(slug),
+            instance: None,
+            succeeded: true,
+            detail: match rule {
+                SignInRule::Anyone => "anyone the organization's Okta lets in".to_owned(),
+                SignInRule::VerifiedDomains => {
+                    "only people whose email is in a verified domain".to_owned()
+                }
+            },
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Refuses a change after which the org's sign-in rule would let none of its admins in.
+pub(super) async fn keeps_an_admin_admitted(
+    conn: &mut AnyConnection,
+    slug: &TenantSlug,
+) -> Result<(), RegistryError> {
+    let rule: String = sqlx::query_scalar("SELECT sign_in_rule FROM tenants WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    if rule != SignInRule::VerifiedDomains.as_str() {
+        return Ok(());
+    }
+    let admitted: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tenant_admins a JOIN users u ON u.id = a.user_id \
+         JOIN instances i ON i.id = u.instance_id \
+         JOIN tenant_domains d ON d.tenant_slug = i.tenant_slug \
+         WHERE i.tenant_slug = $1 AND lower(u.email) LIKE '%@' || d.domain",
+    )
+    .bind(slug.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if admitted == 0 {
+        return Err(RegistryError::Conflict(
+            "with \"verified domains only\", no admin of the organization could sign in: \
+             verify the domain of an admin's email first"
+                .to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Removes an org with its domains, instances, users, sessions and setup links.

@@ -49,7 +49,7 @@ pub struct SessionPolicy {
 }
 
 impl SessionPolicy {
-    fn secs(duration: Duration) -> i64 {
+    pub(crate) fn secs(duration: Duration) -> i64 {
         i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
     }
 }
@@ -398,6 +398,21 @@ pub async fn end_for_subject(
         stale.push(what);
     }
     Ok(Some(Ended { count, stale }))
+}
+
+/// Ends every session of one user (an admin's "End sessions"), as Universal Logout does.
+pub async fn end_for_user(conn: &mut AnyConnection, user_id: i64) -> Result<Ended, sqlx::Error> {
+    let count = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let what = Invalidation::User(user_id);
+    invalidation::publish(conn, &what).await?;
+    Ok(Ended {
+        count,
+        stale: vec![what],
+    })
 }
 
 /// Ends every session signed in through `instance`: it is being disabled, and re-enabling it

@@ -10,7 +10,7 @@ use super::provider::{IdTokenExpectations, Provider, Tokens};
 use super::test_sign_in::{self, TestReport};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::now;
-use crate::backend::registry::{self, ClockSkew, InstanceCredentials, SecretSlot};
+use crate::backend::registry::{self, ClockSkew, InstanceCredentials, SecretSlot, domains};
 use crate::backend::sessions::{SessionToken, VerifiedIdentity};
 use crate::backend::{AppState, admins};
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
@@ -218,6 +218,12 @@ async fn complete(
     };
 
     let mut conn = app.sign_in_db.acquire().await?;
+    let tenant = &credentials.instance.tenant;
+    if !domains::sign_in_rule_admits(&mut conn, tenant, identity.email.as_deref()).await? {
+        return Err(SsoError::OutsideVerifiedDomains(
+            identity.email.unwrap_or(identity.sub),
+        ));
+    }
     let session = app
         .sessions
         .sign_in(&mut conn, &identity, &tokens.id_token, cookies.session)
@@ -256,6 +262,9 @@ async fn record_outcome(
             format!("{} signed in", signed_in.who),
         ),
         Err(SsoError::Database(_) | SsoError::Registry(_)) => return,
+        Err(error @ SsoError::OutsideVerifiedDomains(who)) => {
+            (Actor::EndUser(who.clone()), false, error.audit_reason())
+        }
         Err(error) => (Actor::IdentityProvider, false, error.audit_reason()),
     };
     let instance = &credentials.instance;

@@ -70,6 +70,9 @@ pub enum SsoError {
     /// Discovery, keys or token endpoint unreachable or malformed (502).
     #[error("identity provider unavailable: {0}")]
     ProviderUnavailable(String),
+    /// The org lets in only emails in its verified domains, and this one is not (403).
+    #[error("refused by the sign-in rule: {0} is not in a verified domain of the organization")]
+    OutsideVerifiedDomains(String),
     /// Too many sign-ins are in progress on this node (503).
     #[error("the pending flow store is full")]
     Busy,
@@ -85,6 +88,7 @@ impl SsoError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::UnknownInstance => StatusCode::NOT_FOUND,
+            Self::OutsideVerifiedDomains(_) => StatusCode::FORBIDDEN,
             Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -128,6 +132,12 @@ impl SsoError {
             Self::InvalidIdToken(_) => "Okta's identity token could not be verified.".into(),
             Self::ProviderUnavailable(_) => {
                 "Your organization's Okta could not be reached. Please try again in a moment."
+                    .into()
+            }
+            // The rule, not the domains: those would tell a stranger where to get an address.
+            Self::OutsideVerifiedDomains(_) => {
+                "Your organization lets people sign in here only with an email address in one \
+                 of its verified domains. Ask your IT admin for access."
                     .into()
             }
             Self::Busy => "Too many sign-ins are in progress. Please try again in a minute.".into(),

@@ -20,7 +20,7 @@ use app::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug}
 use leptos::config::LeptosOptions;
 use reqwest::Url;
 use serde_json::{Value, json};
-use server::config::ServeArgs;
+use server::config::{DnsArgs, ServeArgs};
 use server::startup::Application;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -188,6 +188,20 @@ pub fn dev_serve_args() -> ServeArgs {
         session_cache_entries: 10_000,
         clock_leeway_secs: 60,
         idp_timeout_secs: 5,
+        dns: DnsArgs { dns_server: None },
+    }
+}
+
+/// A port of 127.0.0.1 free for UDP and TCP, for the simulator's DNS server: the app must
+/// know its DNS server when it starts, and the simulator starts after the app (its clients
+/// need the app's port).
+fn free_dns_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("no free UDP port");
+        let port = udp.local_addr().expect("no local address").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
 }
 
@@ -261,10 +275,14 @@ fn init_logging() {
 pub async fn spawn_app_with(config: AppConfig) -> TestApp {
     init_logging();
     let storage = TestStorage::new().await;
+    let dns_port = free_dns_port();
     let serve = ServeArgs {
         public_url: config.public_url,
         insecure_dev_cookies: config.insecure_dev_cookies,
         idp_timeout_secs: config.idp_timeout_secs,
+        dns: DnsArgs {
+            dns_server: Some(SocketAddr::from(([127, 0, 0, 1], dns_port))),
+        },
         ..dev_serve_args()
     };
     let leptos_options = test_leptos_options();
@@ -331,7 +349,7 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
             })
         })
         .collect();
-    let simulator = Simulator::start(&json!({ "orgs": orgs })).await;
+    let simulator = Simulator::start(&json!({ "orgs": orgs, "dns_port": dns_port })).await;
 
     let policy = IssuerPolicy {
         allow_loopback_http: true,
@@ -431,6 +449,11 @@ impl TestApp {
     /// A new browser: its own cookies, no automatic redirects.
     pub fn browser(&self) -> Browser {
         Browser::new(self.base_url.clone(), self.public_origin.clone())
+    }
+
+    /// Domain verification as the app under test does it: through the simulator's DNS.
+    pub fn dns(&self) -> app::backend::registry::domains::DnsChecker {
+        app::backend::registry::domains::DnsChecker::new(self.serve.dns.dns_server)
     }
 
     pub fn issuer(&self, org: &str) -> &str {

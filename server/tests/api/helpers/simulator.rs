@@ -181,6 +181,25 @@ impl Simulator {
         self.admin(org, "/__sim/clients/update", Some(body)).await;
     }
 
+    /// `POST /__sim/dns/txt`: the TXT values at `name` in the simulator's DNS server (none:
+    /// the name is gone). Any org's endpoint serves the one zone.
+    pub async fn publish_txt(&self, name: &str, values: &[&str]) {
+        let org = self.any_org();
+        let body = json!({ "name": name, "values": values });
+        self.admin(&org, "/__sim/dns/txt", Some(body)).await;
+    }
+
+    /// `POST /__sim/dns/outage`: the DNS server drops every query while `down`.
+    pub async fn dns_outage(&self, down: bool) {
+        let org = self.any_org();
+        self.admin(&org, "/__sim/dns/outage", Some(json!({ "down": down })))
+            .await;
+    }
+
+    fn any_org(&self) -> String {
+        self.orgs.keys().next().expect("no simulated org").clone()
+    }
+
     pub async fn tamper(&self, org: &str, fault: Value) {
         self.admin(org, "/__sim/tamper", Some(fault)).await;
     }
