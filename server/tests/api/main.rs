@@ -11,6 +11,7 @@ mod email_routing;
 mod health;
 mod helpers;
 mod hostile_op;
+mod people;
 mod registry;
 mod rejections;
 mod replicas;

@@ -3,10 +3,11 @@
 //! invitation and by pick, the last admin, and what the settings page shows.
 
 use app::api::{
-    AddAdmin, AddAdminByEmail, AddOrgInstance, AdminCandidates, AuditLog, CheckOktaDomain,
-    FinishRotation, InstanceRemoval, ListAdmins, OrgSettings, RemoveAdmin, RemoveOrgInstance,
-    RevokeAdminInvitation, SetInstanceEnabled, StageNextSecret, TestConnection,
-    UpdateInstanceSettings,
+    AddAdmin, AddAdminByEmail, AddDomain, AddOrgInstance, AdminCandidates, AuditLog,
+    CheckOktaDomain, EndPersonSessions, FinishRotation, InstanceRemoval, ListAdmins, ListPeople,
+    OrgDomains, OrgSettings, RemoveAdmin, RemoveDomain, RemoveOrgInstance, RevokeAdminInvitation,
+    SetInstanceEnabled, SetSignInRule, StageNextSecret, TestConnection, UpdateInstanceSettings,
+    VerifyDomain,
 };
 use app::backend::admins::{self, Added};
 use app::backend::audit::Actor;
@@ -73,6 +74,13 @@ fn every_admin_function() -> Vec<(&'static str, Vec<(&'static str, &'static str)
             vec![("email", "ada@acme.example")],
         ),
         (AuditLog::PATH, vec![("page", "0")]),
+        (OrgDomains::PATH, vec![]),
+        (AddDomain::PATH, vec![("domain", "acme.example")]),
+        (VerifyDomain::PATH, vec![("domain", "acme.example")]),
+        (RemoveDomain::PATH, vec![("domain", "acme.example")]),
+        (SetSignInRule::PATH, vec![("rule", "Anyone")]),
+        (ListPeople::PATH, vec![("search", ""), ("page", "0")]),
+        (EndPersonSessions::PATH, vec![("user_id", "1")]),
         (
             UpdateInstanceSettings::PATH,
             vec![
