@@ -1,4 +1,5 @@
 // Each test crate uses a different part of these helpers.
 #![allow(dead_code)]
 
+pub mod simulator;
 pub mod storage;

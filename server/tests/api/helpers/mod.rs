@@ -1,10 +1,9 @@
 //! Test harness: a real Orgpass server on 127.0.0.1:0 with its own SQLite directory (or
 //! PostgreSQL database), the fixture it is registered with, a real Okta simulator as a child
-//! process ([`simulator`]) and a cookie-keeping HTTP client that follows redirects by hand so
+//! process (`common::simulator`) and a cookie-keeping HTTP client that follows redirects by hand so
 //! every hop can be inspected ([`browser`]).
 
 mod browser;
-mod simulator;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,7 +27,7 @@ use tokio::task::JoinHandle;
 use crate::common::storage::TestStorage;
 
 pub use browser::*;
-pub use simulator::*;
+pub use crate::common::simulator::*;
 
 /// The session cookie's name when the app runs with insecure dev cookies.
 pub const SESSION_COOKIE: &str = "orgpass_session";

@@ -28,6 +28,7 @@ pub struct SimStats {
 /// The node Okta simulator, killed when dropped.
 pub struct Simulator {
     orgs: HashMap<String, String>,
+    dns: String,
     http: reqwest::Client,
     _child: Child,
     // Held open: the simulator runs with --exit-on-stdin-close, so it dies with this process.
@@ -101,12 +102,14 @@ impl Simulator {
         struct Ready {
             ready: bool,
             orgs: HashMap<String, String>,
+            dns: String,
         }
         let ready: Ready = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("unexpected simulator ready line {line:?}: {e}"));
         assert!(ready.ready, "simulator not ready: {line}");
         Self {
             orgs: ready.orgs,
+            dns: ready.dns,
             http: reqwest::Client::new(),
             _child: child,
             _stdin: stdin,
@@ -179,6 +182,11 @@ impl Simulator {
     pub async fn set_redirect_uri(&self, org: &str, client_id: &str, uri: &str) {
         let body = json!({ "client_id": client_id, "redirect_uris": [uri] });
         self.admin(org, "/__sim/clients/update", Some(body)).await;
+    }
+
+    /// The simulator's DNS server, `127.0.0.1:PORT`.
+    pub fn dns(&self) -> &str {
+        &self.dns
     }
 
     /// `POST /__sim/dns/txt`: the TXT values at `name` in the simulator's DNS server (none:
