@@ -15,8 +15,8 @@ use leptos_router::{Lazy, ParamSegment, SsrMode, StaticSegment};
 
 use components::provide_session;
 use pages::{
-    AdminsRoute, AuditRoute, HomePage, InstancesRoute, NotFound, OrgPage, SettingsRoute,
-    SetupRoute, SignedOutPage,
+    AdminsRoute, AuditRoute, DomainsRoute, HomePage, InstancesRoute, NotFound, OrgPage,
+    PeopleRoute, SettingsRoute, SetupRoute, SignedOutPage,
 };
 
 /// The HTML document the server renders around [`App`].
@@ -73,6 +73,16 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=StaticSegment("")
                             view={Lazy::<InstancesRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment("domains")
+                            view={Lazy::<DomainsRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment("people")
+                            view={Lazy::<PeopleRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -7,5 +7,7 @@ mod signed_out;
 pub use home::HomePage;
 pub use not_found::NotFound;
 pub use org::OrgPage;
-pub use settings::{AdminsRoute, AuditRoute, InstancesRoute, SettingsRoute, SetupRoute};
+pub use settings::{
+    AdminsRoute, AuditRoute, DomainsRoute, InstancesRoute, PeopleRoute, SettingsRoute, SetupRoute,
+};
 pub use signed_out::SignedOutPage;

@@ -147,7 +147,7 @@ fn EventList(events: Vec<AuditEventView>) -> impl IntoView {
 }
 
 #[component]
-fn Pager(page: RwSignal<u32>, more: bool) -> impl IntoView {
+pub(super) fn Pager(page: RwSignal<u32>, more: bool) -> impl IntoView {
     let current = page.get_untracked();
     view! {
         <nav class="pager" aria-label="Pages">

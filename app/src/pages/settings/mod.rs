@@ -5,8 +5,10 @@
 mod add_instance;
 mod admins;
 mod audit;
+mod domains;
 mod instance_actions;
 mod instances;
+mod people;
 mod setup;
 
 use leptos::prelude::*;
@@ -15,7 +17,9 @@ use leptos_router::{LazyRoute, lazy_route};
 
 use admins::AdminsPage;
 use audit::AuditPage;
+use domains::DomainsPage;
 use instances::InstancesPage;
+use people::PeoplePage;
 use setup::SetupPage;
 
 use crate::api::{ApiError, OrgSettingsView, org_settings};
@@ -43,6 +47,8 @@ macro_rules! lazy_page {
 
 lazy_page!(SettingsRoute, SettingsLayout);
 lazy_page!(InstancesRoute, InstancesPage);
+lazy_page!(DomainsRoute, DomainsPage);
+lazy_page!(PeopleRoute, PeoplePage);
 lazy_page!(AdminsRoute, AdminsPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(SetupRoute, SetupPage);
@@ -70,6 +76,8 @@ fn SettingsLayout() -> impl IntoView {
                             </header>
                             <nav class="tabs" aria-label="Settings">
                                 <A href="/settings" exact=true>"Instances"</A>
+                                <A href="/settings/domains">"Email domains"</A>
+                                <A href="/settings/people">"People"</A>
                                 <A href="/settings/admins">"Admins"</A>
                                 <A href="/settings/audit">"Audit log"</A>
                             </nav>
