@@ -259,3 +259,29 @@ async fn when_the_postgresql_invalidation_channel_drops_sessions_are_checked_aga
         assert_eq!(session_status_with(&app.base_url, &token).await, GONE);
     }
 }
+
+#[tokio::test]
+async fn an_admins_end_sessions_on_one_server_ends_that_persons_session_on_both() {
+    use app::api::{EndPersonSessions, ListPeople};
+    use leptos::server_fn::ServerFn;
+
+    use crate::helpers::GRACE;
+    use crate::tenant_admins::{acme_admin, call};
+
+    let app = spawn_app().await;
+    let replica = app.spawn_replica().await;
+    let ada = acme_admin(&app).await;
+    let grace = app.browser();
+    grace.sign_in(ACME_OKTA, None, Some(GRACE.email)).await;
+    let token = grace.cookie(SESSION_COOKIE).expect("no session cookie");
+    assert_eq!(grace.on(&replica.base_url).session().await.0, OK);
+    let (_, people) = call(&ada, ListPeople::PATH, &[("search", GRACE.email), ("page", "0")]).await;
+    let grace_id = people["people"][0]["user_id"].as_i64().unwrap().to_string();
+
+    let (status, _) = call(&ada, EndPersonSessions::PATH, &[("user_id", &grace_id)]).await;
+
+    assert_eq!(status, OK);
+    assert_eq!(session_status_with(&app.base_url, &token).await, GONE);
+    refused_on_both_soon(&app, &replica, &token, "the admin's End sessions").await;
+    assert_eq!(ada.session().await.0, OK, "the admin was signed out");
+}

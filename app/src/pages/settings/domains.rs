@@ -146,24 +146,49 @@ fn VerifiedRow(verified: VerifiedDomainView, remove: ServerAction<RemoveDomain>)
         ProofView::Dns => "Verified by its DNS record on ",
         ProofView::Operator => "Added by your Orgpass operator on ",
     };
+    // Removing a domain that routes people is asked about first; a claim just goes.
+    let asked = RwSignal::new(false);
     let domain = verified.domain.clone();
+    let question = move || {
+        let domain = domain.clone();
+        let shown = domain.clone();
+        view! {
+            <div class="notice warn confirm" role="alert">
+                <p>
+                    "Remove " <strong>{shown.clone()}</strong> "? People with an @" {shown}
+                    " email will no longer find this organization by email, and using it again \
+                     needs a new TXT record."
+                </p>
+                <div class="actions">
+                    <button
+                        type="button"
+                        class="button danger"
+                        on:click=move |_| {
+                            remove.dispatch(RemoveDomain { domain: domain.clone() });
+                            asked.set(false);
+                        }
+                    >
+                        "Remove domain"
+                    </button>
+                    <button type="button" class="button secondary" on:click=move |_| asked.set(false)>
+                        "Cancel"
+                    </button>
+                </div>
+            </div>
+        }
+    };
     view! {
-        <li class="row" data-testid="domain">
+        <li class="row wrap" data-testid="domain">
             <div class="row-main">
                 <p class="row-title">
                     {verified.domain.clone()} " " <span class="badge ok">"Verified"</span>
                 </p>
                 <p class="muted small">{how} {utc(verified.verified_at)}</p>
             </div>
-            <button
-                type="button"
-                class="button small secondary"
-                on:click=move |_| {
-                    remove.dispatch(RemoveDomain { domain: domain.clone() });
-                }
-            >
+            <button type="button" class="button small secondary" on:click=move |_| asked.set(true)>
                 "Remove"
             </button>
+            {move || asked.get().then(question.clone())}
         </li>
     }
 }
