@@ -200,9 +200,9 @@ mod convert {
             Self {
                 last_result: claim.last_result.map(|reason| match reason {
                     NotProved::NoRecord => format!("no TXT record at {record_name} yet"),
-                    NotProved::OtherToken => format!(
-                        "a TXT record is at {record_name}, but not with this value"
-                    ),
+                    NotProved::OtherToken => {
+                        format!("a TXT record is at {record_name}, but not with this value")
+                    }
                     NotProved::Unreachable => "the DNS did not answer; it is asked again".into(),
                 }),
                 record_value: claim.record_value(),

@@ -125,14 +125,16 @@ fn list_text(rows: &[DomainRow]) -> String {
         return "no domains".to_owned();
     }
     rows.iter()
-        .map(|row| match (&row.verified_by, &row.record_name, &row.record_value) {
-            (Some(by), _, _) => format!("{}  {}  verified ({by})", row.tenant, row.domain),
-            (None, Some(name), Some(value)) => format!(
-                "{}  {}  {}: TXT {name} \"{value}\"",
-                row.tenant, row.domain, row.status
-            ),
-            _ => format!("{}  {}  {}", row.tenant, row.domain, row.status),
-        })
+        .map(
+            |row| match (&row.verified_by, &row.record_name, &row.record_value) {
+                (Some(by), _, _) => format!("{}  {}  verified ({by})", row.tenant, row.domain),
+                (None, Some(name), Some(value)) => format!(
+                    "{}  {}  {}: TXT {name} \"{value}\"",
+                    row.tenant, row.domain, row.status
+                ),
+                _ => format!("{}  {}  {}", row.tenant, row.domain, row.status),
+            },
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }

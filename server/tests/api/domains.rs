@@ -132,7 +132,10 @@ async fn no_record_another_token_or_a_record_on_the_apex_leave_the_claim_pending
     );
 
     app.simulator
-        .publish_txt(RECORD, &["orgpass-domain-verification=0123456789abcdef0123456789abcdef"])
+        .publish_txt(
+            RECORD,
+            &["orgpass-domain-verification=0123456789abcdef0123456789abcdef"],
+        )
         .await;
     let other = verify(&ada, "acme.example").await;
     assert_eq!(
@@ -270,7 +273,10 @@ async fn the_background_check_proves_a_due_claim_and_fails_one_whose_week_is_ove
     assert_eq!(domains["claims"][0]["domain"], "eng.acme.example");
     assert_eq!(domains["claims"][0]["failed"], true, "{domains}");
     let retried = verify(&ada, "eng.acme.example").await;
-    assert_eq!(retried["NotYet"]["failed"], false, "a retry starts a new week");
+    assert_eq!(
+        retried["NotYet"]["failed"], false,
+        "a retry starts a new week"
+    );
     assert_eq!(
         domains::check_due_claims(&app.db, &app.dns(), 100)
             .await
@@ -351,5 +357,8 @@ async fn the_sign_in_rule_never_locks_every_admin_out() {
     call(&ada, SetSignInRule::PATH, &[("rule", "VerifiedDomains")]).await;
     let (status, answer) = call(&ada, RemoveDomain::PATH, &[("domain", "acme.example")]).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
-    assert_eq!(domains_of(&ada).await["verified"][0]["domain"], "acme.example");
+    assert_eq!(
+        domains_of(&ada).await["verified"][0]["domain"],
+        "acme.example"
+    );
 }

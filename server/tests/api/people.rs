@@ -10,7 +10,12 @@ use crate::helpers::{ACME_OKTA, ADA, Browser, GLOBEX_ENG, GRACE, HANK, spawn_app
 use crate::tenant_admins::{acme_admin, call, make_admin, signed_in_as};
 
 async fn people(admin: &Browser, search: &str) -> Vec<Value> {
-    let (status, page) = call(admin, ListPeople::PATH, &[("search", search), ("page", "0")]).await;
+    let (status, page) = call(
+        admin,
+        ListPeople::PATH,
+        &[("search", search), ("page", "0")],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["more"], false);
     page["people"].as_array().unwrap().clone()
@@ -65,8 +70,15 @@ async fn end_sessions_signs_that_person_out_of_every_browser_at_the_next_request
     for browser in [&laptop, &phone] {
         assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(ada.session().await.0, StatusCode::OK, "the admin was signed out");
-    assert_eq!(person(&people(&ada, "").await, GRACE.email)["live_sessions"], 0);
+    assert_eq!(
+        ada.session().await.0,
+        StatusCode::OK,
+        "the admin was signed out"
+    );
+    assert_eq!(
+        person(&people(&ada, "").await, GRACE.email)["live_sessions"],
+        0
+    );
     let (_, log) = call(&ada, AuditLog::PATH, &[("page", "0")]).await;
     let event = &log["events"][0];
     assert_eq!(event["action"], "person.end_sessions");

@@ -275,7 +275,12 @@ async fn an_admins_end_sessions_on_one_server_ends_that_persons_session_on_both(
     grace.sign_in(ACME_OKTA, None, Some(GRACE.email)).await;
     let token = grace.cookie(SESSION_COOKIE).expect("no session cookie");
     assert_eq!(grace.on(&replica.base_url).session().await.0, OK);
-    let (_, people) = call(&ada, ListPeople::PATH, &[("search", GRACE.email), ("page", "0")]).await;
+    let (_, people) = call(
+        &ada,
+        ListPeople::PATH,
+        &[("search", GRACE.email), ("page", "0")],
+    )
+    .await;
     let grace_id = people["people"][0]["user_id"].as_i64().unwrap().to_string();
 
     let (status, _) = call(&ada, EndPersonSessions::PATH, &[("user_id", &grace_id)]).await;

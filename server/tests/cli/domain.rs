@@ -84,14 +84,35 @@ async fn domain_verify_fails_until_the_record_is_published_then_the_domain_route
         "{listed}"
     );
 
-    let refused = cli.refused(&["domain", "verify", "acme", "acme.com", "--dns-server", dns.dns()]);
-    assert!(refused.contains("acme.com is not verified yet"), "{refused}");
+    let refused = cli.refused(&[
+        "domain",
+        "verify",
+        "acme",
+        "acme.com",
+        "--dns-server",
+        dns.dns(),
+    ]);
+    assert!(
+        refused.contains("acme.com is not verified yet"),
+        "{refused}"
+    );
     assert!(refused.contains(&value), "{refused}");
 
-    dns.publish_txt("_orgpass-challenge.acme.com", &[&value]).await;
-    let verified = cli.ok(&["domain", "verify", "acme", "acme.com", "--dns-server", dns.dns()]);
+    dns.publish_txt("_orgpass-challenge.acme.com", &[&value])
+        .await;
+    let verified = cli.ok(&[
+        "domain",
+        "verify",
+        "acme",
+        "acme.com",
+        "--dns-server",
+        dns.dns(),
+    ]);
 
-    assert_eq!(verified, "acme.com is verified for acme: it routes sign-ins\n");
+    assert_eq!(
+        verified,
+        "acme.com is verified for acme: it routes sign-ins\n"
+    );
     let listed = cli.json(&["domain", "list", "acme", "--json"]);
     assert_eq!(listed[0]["status"], "verified");
     assert_eq!(listed[0]["verified_by"], "dns");
@@ -105,6 +126,12 @@ async fn domain_verify_of_an_unknown_org_or_domain_says_what_is_missing() {
     let no_org = cli.refused(&["domain", "verify", "initech", "acme.com"]);
     let no_claim = cli.refused(&["domain", "verify", "acme", "acme.com"]);
 
-    assert!(no_org.contains("no organization named 'initech'"), "{no_org}");
-    assert!(no_claim.contains("no domain 'acme.com' in this organization"), "{no_claim}");
+    assert!(
+        no_org.contains("no organization named 'initech'"),
+        "{no_org}"
+    );
+    assert!(
+        no_claim.contains("no domain 'acme.com' in this organization"),
+        "{no_claim}"
+    );
 }

@@ -6,9 +6,9 @@
 //! them, `storage` checks where the data may live.
 
 mod admin;
-mod domain;
 #[path = "../common/mod.rs"]
 mod common;
+mod domain;
 mod import;
 mod instance;
 mod keys;

@@ -189,9 +189,10 @@ async fn domains_of(
 }
 
 pub async fn list_tenants(db: &Db) -> Result<Vec<Tenant>, RegistryError> {
-    let rows = sqlx::query("SELECT slug, display_name, status, sign_in_rule FROM tenants ORDER BY slug")
-        .fetch_all(db)
-        .await?;
+    let rows =
+        sqlx::query("SELECT slug, display_name, status, sign_in_rule FROM tenants ORDER BY slug")
+            .fetch_all(db)
+            .await?;
     let mut domains: HashMap<String, Vec<EmailDomain>> = HashMap::new();
     for (tenant, domain) in domains_of(db, None).await? {
         domains.entry(tenant).or_default().push(domain);
@@ -206,10 +207,11 @@ pub async fn list_tenants(db: &Db) -> Result<Vec<Tenant>, RegistryError> {
 }
 
 pub async fn find_tenant(db: &Db, slug: &TenantSlug) -> Result<Option<Tenant>, RegistryError> {
-    let row = sqlx::query("SELECT slug, display_name, status, sign_in_rule FROM tenants WHERE slug = $1")
-        .bind(slug.as_str())
-        .fetch_optional(db)
-        .await?;
+    let row =
+        sqlx::query("SELECT slug, display_name, status, sign_in_rule FROM tenants WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(db)
+            .await?;
     let Some(row) = row else { return Ok(None) };
     let domains = domains_of(db, Some(slug)).await?;
     Ok(Some(tenant_from_row(
@@ -307,13 +309,14 @@ pub async fn set_sign_in_rule(
     actor: &Actor,
 ) -> Result<(), RegistryError> {
     let mut tx = db.begin().await?;
-    let updated = sqlx::query("UPDATE tenants SET sign_in_rule = $1, updated_at = $2 WHERE slug = $3")
-        .bind(rule.as_str())
-        .bind(now())
-        .bind(slug.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let updated =
+        sqlx::query("UPDATE tenants SET sign_in_rule = $1, updated_at = $2 WHERE slug = $3")
+            .bind(rule.as_str())
+            .bind(now())
+            .bind(slug.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if updated == 0 {
         return Err(RegistryError::UnknownTenant(slug.clone()));
     }

@@ -26,8 +26,8 @@ use tokio::task::JoinHandle;
 
 use crate::common::storage::TestStorage;
 
-pub use browser::*;
 pub use crate::common::simulator::*;
+pub use browser::*;
 
 /// The session cookie's name when the app runs with insecure dev cookies.
 pub const SESSION_COOKIE: &str = "orgpass_session";

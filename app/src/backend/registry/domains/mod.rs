@@ -634,7 +634,13 @@ mod tests {
             let error = ownable(&domain(suffix)).unwrap_err();
             assert!(error.0.contains("public suffix"), "{suffix}: {error}");
         }
-        for own in ["acme.co.uk", "acme.github.io", "acme.com", "eng.acme.com", "acme.test"] {
+        for own in [
+            "acme.co.uk",
+            "acme.github.io",
+            "acme.com",
+            "eng.acme.com",
+            "acme.test",
+        ] {
             assert!(ownable(&domain(own)).is_ok(), "{own} was refused");
         }
     }
