@@ -237,6 +237,7 @@ fn row_error(row: usize, error: RegistryError) -> Result<RowError, RegistryError
     match error {
         RegistryError::Invalid(_)
         | RegistryError::UnknownTenant(_)
+        | RegistryError::DomainTaken { .. }
         | RegistryError::Conflict(_) => Ok(RowError {
             row,
             message: error.to_string(),
