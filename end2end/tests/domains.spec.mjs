@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { screenshots, signInByEmail, watchConsole } from './support.mjs';
+import { screenshots, signInByEmail, signOut, watchConsole } from './support.mjs';
 
 // Acme's Okta (tests/simulator.json) also lets in Lin, whose email is at labs.acme.example: a
 // domain Acme has not proved yet, so her work email routes nowhere until its admin does.
@@ -93,4 +93,5 @@ test('an admin proves a domain with a TXT record, and its people then sign in by
 
   expect(refusals(consoleErrors)).toEqual([]);
   await lin.close();
+  await signOut(page);
 });
