@@ -192,7 +192,10 @@ async fn a_domain_belongs_to_one_org_only() {
     .await;
 
     match taken {
-        Err(RegistryError::DomainTaken { domain: taken, owner }) => {
+        Err(RegistryError::DomainTaken {
+            domain: taken,
+            owner,
+        }) => {
             assert_eq!((taken, owner.as_str()), (domain("acme.example"), "acme"));
         }
         other => panic!("expected a conflict, got {other:?}"),

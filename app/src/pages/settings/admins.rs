@@ -1,11 +1,10 @@
 use leptos::prelude::*;
 
-use super::{OrgResource, unless_explained};
+use super::{OrgResource, Outcome, clear_on_success, unless_explained};
 use crate::api::{
-    AddAdmin, AddAdminByEmail, AdminAdded, AdminView, AdminsView, ApiError, InvitationView,
-    PersonView, RemoveAdmin, RevokeAdminInvitation, admin_candidates, list_admins,
+    AddAdmin, AddAdminByEmail, AdminAdded, AdminView, AdminsView, InvitationView, PersonView,
+    RemoveAdmin, RevokeAdminInvitation, admin_candidates, list_admins,
 };
-use crate::components::ErrorNotice;
 use crate::components::time::utc;
 
 /// The org's admins and invitations, adding one by email or from the people who signed in,
@@ -111,16 +110,6 @@ pub fn AdminsPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move { org.await.ok().map(|_| content()) })}
         </Suspense>
-    }
-}
-
-/// The status line: what the last change did, or why it was refused.
-#[component]
-fn Outcome(outcome: Memo<Option<Result<String, ApiError>>>) -> impl IntoView {
-    move || match outcome.get() {
-        Some(Ok(done)) => view! { <p class="notice info" role="status">{done}</p> }.into_any(),
-        Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
-        None => ().into_any(),
     }
 }
 
@@ -230,12 +219,7 @@ fn InvitationRow(
 #[component]
 fn InviteForm(action: ServerAction<AddAdminByEmail>) -> impl IntoView {
     let pending = action.pending();
-    let email = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let (Some(Ok(_)), Some(input)) = (action.value().get(), email.get()) {
-            input.set_value("");
-        }
-    });
+    let email = clear_on_success(action);
     view! {
         <ActionForm action attr:class="stack">
             <div class="field">

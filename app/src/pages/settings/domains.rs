@@ -1,12 +1,12 @@
 use leptos::prelude::*;
 
-use super::{OrgResource, unless_explained};
+use super::{OrgResource, Outcome, clear_on_success, unless_explained};
 use crate::api::{
-    AddDomain, ApiError, DomainChecked, DomainClaimView, DomainsView, ProofView, RemoveDomain,
-    SetSignInRule, SignInRuleView, VerifiedDomainView, VerifyDomain, org_domains,
+    AddDomain, DomainChecked, DomainClaimView, DomainsView, ProofView, RemoveDomain, SetSignInRule,
+    SignInRuleView, VerifiedDomainView, VerifyDomain, org_domains,
 };
+use crate::components::CopyField;
 use crate::components::time::utc;
-use crate::components::{CopyField, ErrorNotice};
 
 /// The org's email domains: those that route its people, the claims waiting for their DNS
 /// TXT record with the record to publish, and who may sign in.
@@ -99,15 +99,6 @@ fn checked_text(checked: DomainChecked) -> String {
             claim.domain,
             claim.last_result.unwrap_or_default()
         ),
-    }
-}
-
-#[component]
-fn Outcome(outcome: Memo<Option<Result<String, ApiError>>>) -> impl IntoView {
-    move || match outcome.get() {
-        Some(Ok(done)) => view! { <p class="notice info" role="status">{done}</p> }.into_any(),
-        Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
-        None => ().into_any(),
     }
 }
 
@@ -265,12 +256,7 @@ fn ClaimRow(
 #[component]
 fn AddDomainForm(action: ServerAction<AddDomain>) -> impl IntoView {
     let pending = action.pending();
-    let input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let (Some(Ok(_)), Some(input)) = (action.value().get(), input.get()) {
-            input.set_value("");
-        }
-    });
+    let input = clear_on_success(action);
     view! {
         <ActionForm action attr:class="stack add-domain">
             <div class="field">

@@ -94,6 +94,33 @@ fn SettingsLayout() -> impl IntoView {
     }
 }
 
+/// The status line of a tab: what its last change did, or why it was refused.
+#[component]
+fn Outcome(outcome: Memo<Option<Result<String, ApiError>>>) -> impl IntoView {
+    move || match outcome.get() {
+        Some(Ok(done)) => view! { <p class="notice info" role="status">{done}</p> }.into_any(),
+        Some(Err(error)) => view! { <ErrorNotice message=error.to_string()/> }.into_any(),
+        None => ().into_any(),
+    }
+}
+
+/// The input of a one-field form, emptied once `action` succeeds, ready for the next entry.
+fn clear_on_success<A>(action: ServerAction<A>) -> NodeRef<leptos::html::Input>
+where
+    A: server_fn::ServerFn + Send + Sync + Clone + 'static,
+    A::Output: Send + Sync + 'static,
+    A::Error: Send + Sync + 'static,
+{
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        let succeeded = action.value().with(|value| matches!(value, Some(Ok(_))));
+        if let (true, Some(input)) = (succeeded, input.get()) {
+            input.set_value("");
+        }
+    });
+    input
+}
+
 /// What a tab shows for an error: nothing when the frame already explains it (not signed in,
 /// not an admin), else the error.
 pub(super) fn unless_explained(error: ApiError) -> AnyView {
