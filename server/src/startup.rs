@@ -81,7 +81,10 @@ impl Application {
             .settings(bound)
             .map_err(|e| StartupError::Config(e.0))?;
         let Storage { db, vault } = open_storage(storage).await?;
-        let providers = ProviderDirectory::new(Duration::from_secs(serve.idp_timeout_secs))
+        let providers = ProviderDirectory::new(
+            Duration::from_secs(serve.idp_timeout_secs),
+            serve.issuer_policy(),
+        )
             .map_err(|e| StartupError::Config(format!("HTTP client: {e}")))?;
         let location = storage
             .location()

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -280,6 +280,24 @@ pub enum Scenario {
     /// userinfo-invalid-sub: the ID token carries neither `name` nor `email`; the userinfo
     /// endpoint answers for another subject ([`OTHER_SUBJECT`]).
     UserinfoInvalidSub,
+
+    // --- answers no provider should give (any endpoint) ---
+    /// This endpoint answers 1 GiB of JSON whitespace, with no `Content-Length`.
+    HugeAnswer(Endpoint),
+    /// This endpoint answers its usual JSON labelled `text/html`.
+    NotJson(Endpoint),
+    /// The discovery document names this endpoint (`jwks_uri`, `token_endpoint`, ...) at the
+    /// cloud metadata address instead of the issuer's host.
+    EndpointElsewhere(&'static str),
+}
+
+/// An endpoint a provider answers from, for the scenarios that break one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Discovery,
+    Keys,
+    Token,
+    Userinfo,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +321,8 @@ struct Counters {
     token: AtomicU32,
     keys: AtomicU32,
     userinfo: AtomicU32,
+    /// Bytes of [`Scenario::HugeAnswer`] the client actually took.
+    huge_bytes_sent: Arc<AtomicU64>,
 }
 
 fn bump(counter: &AtomicU32) {
@@ -402,6 +422,10 @@ impl HostileOp {
             .route("/oauth2/v1/token", axum::routing::post(token))
             .route("/oauth2/v1/keys", get(keys))
             .route("/oauth2/v1/userinfo", get(userinfo).post(userinfo))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&state),
+                hostile_answers,
+            ))
             .with_state(Arc::clone(&state));
         let server = tokio::spawn(async move {
             axum::serve(listener, router)
@@ -435,6 +459,11 @@ impl HostileOp {
             keys: c.keys.load(Ordering::SeqCst),
             userinfo: c.userinfo.load(Ordering::SeqCst),
         }
+    }
+
+    /// How much of a [`Scenario::HugeAnswer`] left this provider.
+    pub fn huge_bytes_sent(&self) -> u64 {
+        self.state.counters.huge_bytes_sent.load(Ordering::SeqCst)
     }
 
     pub fn last_authorize_request(&self) -> Option<AuthorizeRequest> {
@@ -480,6 +509,47 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     )
 }
 
+/// The scenarios that break an answer whatever it says, applied to every endpoint's answer.
+async fn hostile_answers(
+    State(op): Op,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let endpoint = match request.uri().path() {
+        "/.well-known/openid-configuration" => Endpoint::Discovery,
+        "/oauth2/v1/keys" => Endpoint::Keys,
+        "/oauth2/v1/token" => Endpoint::Token,
+        "/oauth2/v1/userinfo" => Endpoint::Userinfo,
+        _ => return next.run(request).await,
+    };
+    let mut answer = next.run(request).await;
+    match op.scenario() {
+        Scenario::HugeAnswer(broken) if broken == endpoint => {
+            huge_answer(Arc::clone(&op.counters.huge_bytes_sent))
+        }
+        Scenario::NotJson(broken) if broken == endpoint => {
+            answer.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/html"),
+            );
+            answer
+        }
+        _ => answer,
+    }
+}
+
+/// 1 GiB in 64 KiB chunks, counted as the client takes them.
+fn huge_answer(sent: Arc<AtomicU64>) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let chunk = axum::body::Bytes::from(vec![b' '; CHUNK]);
+    let chunks = futures_util::stream::repeat_with(move || {
+        sent.fetch_add(CHUNK as u64, Ordering::SeqCst);
+        Ok::<_, std::convert::Infallible>(chunk.clone())
+    });
+    let body = axum::body::Body::from_stream(futures_util::StreamExt::take(chunks, 16 * 1024));
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn discovery(State(op): Op) -> Response {
     bump(&op.counters.discovery);
     let scenario = op.scenario();
@@ -494,7 +564,7 @@ async fn discovery(State(op): Op) -> Response {
         Scenario::DiscoveryIssuerMismatch => format!("{issuer}/mismatch"),
         _ => issuer.clone(),
     };
-    Json(json!({
+    let mut document = json!({
         "issuer": advertised_issuer,
         "authorization_endpoint": format!("{issuer}/oauth2/v1/authorize"),
         "token_endpoint": format!("{issuer}/oauth2/v1/token"),
@@ -510,8 +580,11 @@ async fn discovery(State(op): Op) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "id_token_signing_alg_values_supported": algs,
         "authorization_response_iss_parameter_supported": true,
-    }))
-    .into_response()
+    });
+    if let Scenario::EndpointElsewhere(name) = scenario {
+        document[name] = json!("http://169.254.169.254/latest/meta-data/oauth2");
+    }
+    Json(document).into_response()
 }
 
 async fn keys(State(op): Op) -> Response {
@@ -776,7 +849,10 @@ fn mint_id_token(
         Scenario::AudWithAnotherAudience => claims["aud"] = json!([op.client_id, "other"]),
         Scenario::AudAsOneElementArray => claims["aud"] = json!([op.client_id]),
         Scenario::MissingClaim(name) => remove(&mut claims, name),
-        Scenario::UserinfoClaims | Scenario::UserinfoInvalidSub => {
+        Scenario::UserinfoClaims
+        | Scenario::UserinfoInvalidSub
+        | Scenario::HugeAnswer(Endpoint::Userinfo)
+        | Scenario::NotJson(Endpoint::Userinfo) => {
             remove(&mut claims, "name");
             remove(&mut claims, "email");
         }
@@ -823,7 +899,10 @@ fn mint_id_token(
         | Scenario::DiscoveryIssuerMismatch
         | Scenario::UnusableKeysBesideTheRealOne
         | Scenario::RotateJustBeforeSigning { .. }
-        | Scenario::TokenType(_) => {}
+        | Scenario::TokenType(_)
+        | Scenario::HugeAnswer(_)
+        | Scenario::NotJson(_)
+        | Scenario::EndpointElsewhere(_) => {}
     }
     sign_jws(&header, &claims, &signer)
 }
@@ -1019,12 +1098,20 @@ pub async fn spawn_app_against_many_with_timeout(
     registrations: &[Registration<'_>],
     idp_timeout_secs: u64,
 ) -> HostileApp {
-    init_logging();
-    let storage = TestStorage::new().await;
     let serve = ServeArgs {
         idp_timeout_secs,
         ..dev_serve_args()
     };
+    spawn_app_against_with(registrations, serve).await
+}
+
+/// [`spawn_app_against_many`] with these server settings.
+pub async fn spawn_app_against_with(
+    registrations: &[Registration<'_>],
+    serve: ServeArgs,
+) -> HostileApp {
+    init_logging();
+    let storage = TestStorage::new().await;
     let leptos_options = test_leptos_options();
     let application = Application::build(&storage.args(), &serve, leptos_options)
         .await

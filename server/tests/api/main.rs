@@ -10,6 +10,7 @@ mod domains;
 mod email_routing;
 mod health;
 mod helpers;
+mod hostile_answers;
 mod hostile_op;
 mod people;
 mod registry;

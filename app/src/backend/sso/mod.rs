@@ -67,6 +67,9 @@ pub enum SsoError {
     /// The ID token failed a check: signature, iss, aud, exp, iat, nonce, at_hash... (400).
     #[error("invalid ID token: {0}")]
     InvalidIdToken(String),
+    /// The instance's issuer is not on a host the operator allows (any more) (403).
+    #[error("issuer not allowed: {0}")]
+    IssuerNotAllowed(String),
     /// Discovery, keys or token endpoint unreachable or malformed (502).
     #[error("identity provider unavailable: {0}")]
     ProviderUnavailable(String),
@@ -88,7 +91,7 @@ impl SsoError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::UnknownInstance => StatusCode::NOT_FOUND,
-            Self::OutsideVerifiedDomains(_) => StatusCode::FORBIDDEN,
+            Self::OutsideVerifiedDomains(_) | Self::IssuerNotAllowed(_) => StatusCode::FORBIDDEN,
             Self::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Registry(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -130,6 +133,11 @@ impl SsoError {
                 "Okta's answer could not be used to sign you in.".into()
             }
             Self::InvalidIdToken(_) => "Okta's identity token could not be verified.".into(),
+            Self::IssuerNotAllowed(_) => {
+                "Your organization's Okta is not allowed on this server. Ask your IT admin to \
+                 contact support."
+                    .into()
+            }
             Self::ProviderUnavailable(_) => {
                 "Your organization's Okta could not be reached. Please try again in a moment."
                     .into()

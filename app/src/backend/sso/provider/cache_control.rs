@@ -23,7 +23,8 @@ pub(super) async fn fetch_json<T: DeserializeOwned>(
         .headers()
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|value| value.to_str().ok()));
-    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    super::bounded::require_json(&response)?;
+    let body = super::bounded::read_body(response).await?;
     let document = serde_json::from_slice(&body).map_err(|e| format!("malformed document: {e}"))?;
     Ok((document, lifetime))
 }

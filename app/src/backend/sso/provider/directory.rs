@@ -19,10 +19,10 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::keys::{KeyCache, KeysHealth};
-use super::{Provider, cache_control};
+use super::{Provider, bounded, cache_control};
 use crate::backend::registry::{InstanceCredentials, TokenAuthMethod};
 use crate::backend::sso::SsoError;
-use crate::domain::{ClientSecret, IssuerUrl};
+use crate::domain::{ClientSecret, IssuerPolicy, IssuerUrl};
 
 /// Discovery fields beyond the core set that Orgpass acts on.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -78,6 +78,9 @@ struct Cached {
 /// Discovery documents per issuer and signing keys per `jwks_uri`.
 pub struct ProviderDirectory {
     http: reqwest::Client,
+    /// Checked again before every use of an issuer, so an issuer host the operator no longer
+    /// allows stops signing in at once.
+    policy: IssuerPolicy,
     documents: Mutex<HashMap<String, Cached>>,
     keys: KeyCache,
 }
@@ -86,7 +89,7 @@ impl ProviderDirectory {
     /// The HTTP client follows no redirects (an issuer must not bounce us to an internal
     /// address) and gives up after `timeout`, so a dead IdP costs one sign-in at most that long
     /// and never holds up another tenant's.
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(timeout: Duration, policy: IssuerPolicy) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -94,6 +97,7 @@ impl ProviderDirectory {
         Ok(Self {
             keys: KeyCache::new(http.clone()),
             http,
+            policy,
             documents: Mutex::new(HashMap::new()),
         })
     }
@@ -108,6 +112,8 @@ impl ProviderDirectory {
 
     /// The issuer's provider, its discovery document loaded (see [`Self::metadata`]).
     pub async fn provider(&self, issuer: &IssuerUrl) -> Result<Provider<'_>, SsoError> {
+        IssuerUrl::parse(issuer.as_str(), &self.policy)
+            .map_err(|refused| SsoError::IssuerNotAllowed(refused.0))?;
         let metadata = self.metadata(issuer).await?;
         Ok(Provider::new(self, issuer.clone(), metadata))
     }
@@ -192,7 +198,42 @@ async fn discover(
             metadata.issuer().as_str()
         ));
     }
+    endpoints_on_issuer_origin(&metadata, issuer)?;
     Ok((metadata, ttl))
+}
+
+/// Refuses a document that names an endpoint off the issuer's origin (see [`bounded`]).
+pub(super) fn endpoints_on_issuer_origin(
+    metadata: &Metadata,
+    issuer: &IssuerUrl,
+) -> Result<(), String> {
+    let endpoints = [
+        (
+            "authorization_endpoint",
+            Some(metadata.authorization_endpoint().as_str()),
+        ),
+        (
+            "token_endpoint",
+            metadata.token_endpoint().map(|url| url.as_str()),
+        ),
+        (
+            "userinfo_endpoint",
+            metadata.userinfo_endpoint().map(|url| url.as_str()),
+        ),
+        ("jwks_uri", Some(metadata.jwks_uri().as_str())),
+        (
+            "end_session_endpoint",
+            metadata.additional_metadata().end_session_endpoint.as_deref(),
+        ),
+    ];
+    match endpoints.into_iter().find(|(_, endpoint)| {
+        endpoint.is_some_and(|endpoint| !bounded::on_issuer_origin(issuer, endpoint))
+    }) {
+        Some((name, _)) => Err(format!(
+            "the document's {name} is not on the issuer's host"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The ID token signature algorithms the issuer advertises that Orgpass accepts; RS256 when it

@@ -3,6 +3,7 @@
 //! authorization URL, exchanges a code, verifies ID tokens and Universal Logout tokens, reads
 //! userinfo and builds the end-session URL.
 
+mod bounded;
 mod cache_control;
 pub mod directory;
 pub mod keys;
@@ -167,7 +168,7 @@ impl<'d> Provider<'d> {
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| SsoError::ProviderUnavailable(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-            .request_async(self.directory.http())
+            .request_async(&bounded::BoundedClient(self.directory.http()))
             .await
             .map_err(|error| match error {
                 RequestTokenError::ServerResponse(refusal) => match refusal.error() {
@@ -270,9 +271,12 @@ impl<'d> Provider<'d> {
                 response.status()
             )));
         }
-        let info = response
-            .json()
+        bounded::require_json(&response)
+            .map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
+        let body = bounded::read_body(response)
             .await
+            .map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
+        let info = serde_json::from_slice(&body)
             .map_err(|e| SsoError::InvalidIdToken(format!("malformed userinfo response: {e}")))?;
         Ok(Some(info))
     }

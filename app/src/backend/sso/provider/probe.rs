@@ -6,7 +6,9 @@ use jsonwebtoken::Algorithm;
 use serde::Serialize;
 
 use super::cache_control::fetch_json;
-use super::directory::{Metadata, ProviderDirectory, accepted_algorithms, signing_algorithms};
+use super::directory::{
+    Metadata, ProviderDirectory, accepted_algorithms, endpoints_on_issuer_origin, signing_algorithms,
+};
 use super::keys::VerificationKey;
 use crate::domain::IssuerUrl;
 
@@ -56,6 +58,10 @@ pub async fn test_connection(directory: &ProviderDirectory, issuer: &IssuerUrl) 
                 clip(metadata.issuer().as_str())
             ),
         );
+        return report.rest_skipped();
+    }
+    if let Err(error) = endpoints_on_issuer_origin(&metadata, issuer) {
+        report.fail(ISSUER, error);
         return report.rest_skipped();
     }
     report.pass(ISSUER, issuer.to_string());
