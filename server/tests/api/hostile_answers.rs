@@ -129,3 +129,21 @@ async fn an_issuer_on_a_host_the_operator_does_not_allow_is_refused_before_anyth
     assert_refused(&browser, &outcome, StatusCode::FORBIDDEN, "not allowed on this server").await;
     assert_eq!(op.stats().discovery, 0);
 }
+
+#[tokio::test]
+async fn concurrent_sign_ins_for_a_failing_issuer_download_its_discovery_once() {
+    let (op, app) = provider_and_app(Scenario::HugeAnswer(Endpoint::Discovery)).await;
+
+    let starts = (0..20).map(|_| {
+        let browser = app.browser();
+        async move { browser.login(VICTIM, None, None).await.status }
+    });
+    let statuses = futures_util::future::join_all(starts).await;
+
+    assert!(statuses.iter().all(|status| *status == StatusCode::BAD_GATEWAY), "{statuses:?}");
+    assert_eq!(op.stats().discovery, 1, "one download for twenty sign-ins");
+    op.set_scenario(Scenario::Normal);
+    let again = app.browser().login(VICTIM, None, None).await;
+    assert_eq!(again.status, StatusCode::BAD_GATEWAY, "retried within the backoff");
+    assert_eq!(op.stats().discovery, 1);
+}

@@ -193,12 +193,25 @@ pub fn dev_serve_args() -> ServeArgs {
 
 /// A port of 127.0.0.1 free for UDP and TCP, for the simulator's DNS server: the app must
 /// know its DNS server when it starts, and the simulator starts after the app (its clients
-/// need the app's port).
+/// need the app's port). Taken below the kernel's ephemeral range (32768 and up), so no
+/// outgoing connection of the tests can take it before the simulator binds it, and handed out
+/// once per test process.
 fn free_dns_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    // A start of its own per process, so a second test run beside this one rarely overlaps.
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 600) as u16 * 20,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("no free UDP port");
-        let port = udp.local_addr().expect("no local address").port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(port < 32_768, "no free port left for the DNS server");
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        if udp.is_ok() && tcp.is_ok() {
             return port;
         }
     }

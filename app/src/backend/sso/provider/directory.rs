@@ -75,6 +75,14 @@ struct Cached {
     ttl: Duration,
 }
 
+/// After a failed discovery, sign-ins for that issuer are refused (or served the stale copy)
+/// this long without a new download: a dead IdP costs one timeout, not one per sign-in.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(10);
+
+/// One issuer's discovery in flight: held while fetching, so concurrent sign-ins for a cold or
+/// failing issuer make one download; it remembers when the last one failed.
+type DiscoveryFlight = Arc<tokio::sync::Mutex<Option<Instant>>>;
+
 /// Discovery documents per issuer and signing keys per `jwks_uri`.
 pub struct ProviderDirectory {
     http: reqwest::Client,
@@ -82,6 +90,7 @@ pub struct ProviderDirectory {
     /// allows stops signing in at once.
     policy: IssuerPolicy,
     documents: Mutex<HashMap<String, Cached>>,
+    flights: Mutex<HashMap<String, DiscoveryFlight>>,
     keys: KeyCache,
 }
 
@@ -99,6 +108,7 @@ impl ProviderDirectory {
             http,
             policy,
             documents: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
         })
     }
 
@@ -147,16 +157,41 @@ impl ProviderDirectory {
             .map(|c| (Arc::clone(&c.metadata), c.fetched_at.elapsed() < c.ttl))
     }
 
+    fn flight(&self, issuer: &IssuerUrl) -> DiscoveryFlight {
+        let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(flights.entry(issuer.as_str().to_owned()).or_default())
+    }
+
     /// The issuer's discovery document, fetched on first use and reused for its
-    /// `Cache-Control` lifetime. A stale copy is served when a refresh fails, so an IdP outage
-    /// does not end sign-ins that could still be verified.
+    /// `Cache-Control` lifetime. One fetch at a time per issuer, and none for
+    /// [`FAILURE_BACKOFF`] after one failed. A stale copy is served when a refresh fails, so an
+    /// IdP outage does not end sign-ins that could still be verified.
     async fn metadata(&self, issuer: &IssuerUrl) -> Result<Arc<Metadata>, SsoError> {
+        if let Some((metadata, true)) = self.cached(issuer) {
+            return Ok(metadata);
+        }
+        let flight = self.flight(issuer);
+        let mut last_failure = flight.lock().await;
+        // Someone else may have fetched while we waited for the flight.
         let cached = self.cached(issuer);
         if let Some((metadata, true)) = &cached {
             return Ok(Arc::clone(metadata));
         }
+        let stale_or = |error: String| match &cached {
+            Some((stale, _)) => {
+                tracing::warn!(%issuer, %error, "discovery failed; using the cached document");
+                Ok(Arc::clone(stale))
+            }
+            None => Err(SsoError::ProviderUnavailable(format!(
+                "discovery of {issuer}: {error}"
+            ))),
+        };
+        if last_failure.is_some_and(|at| at.elapsed() < FAILURE_BACKOFF) {
+            return stale_or("it failed moments ago; retrying shortly".to_owned());
+        }
         match discover(&self.http, issuer).await {
             Ok((metadata, ttl)) => {
+                *last_failure = None;
                 let metadata = Arc::new(metadata);
                 let mut documents = self
                     .documents
@@ -172,15 +207,10 @@ impl ProviderDirectory {
                 );
                 Ok(metadata)
             }
-            Err(error) => match cached {
-                Some((stale, _)) => {
-                    tracing::warn!(%issuer, %error, "discovery failed; using the cached document");
-                    Ok(stale)
-                }
-                None => Err(SsoError::ProviderUnavailable(format!(
-                    "discovery of {issuer}: {error}"
-                ))),
-            },
+            Err(error) => {
+                *last_failure = Some(Instant::now());
+                stale_or(error)
+            }
         }
     }
 }
