@@ -1,7 +1,7 @@
 //! Deployment settings: command-line flags, each with an environment variable, each documented
 //! (`orgpass serve --help`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use app::domain::{InvalidValue, IssuerPolicy};
 use clap::Args;
 // Environment flags accept the usual spellings: 1/0, yes/no, on/off, true/false.
 use clap::builder::BoolishValueParser;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Where the data lives; shared by `serve` and the operator commands.
@@ -120,6 +121,19 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub dns: DnsArgs,
+
+    /// Comma-separated addresses or networks (`10.0.0.0/8`) of the reverse proxies in front of
+    /// this server; a request from one of them keeps its `X-Request-Id`.
+    #[arg(long, env = "ORGPASS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy)]
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// An address (`10.1.2.3`) or a network (`10.0.0.0/8`).
+fn proxy(raw: &str) -> Result<IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("'{raw}' is not an IP address or network such as 10.0.0.0/8"))
 }
 
 /// Where domain verification looks TXT records up.
@@ -147,6 +161,7 @@ impl ServeArgs {
         settings.clock_leeway = Duration::from_secs(self.clock_leeway_secs);
         settings.session_idle = Duration::from_secs(self.session_idle_secs);
         settings.dns_server = self.dns.dns_server;
+        settings.trusted_proxies = self.trusted_proxies.clone();
         Ok(settings)
     }
 

@@ -85,7 +85,7 @@ impl Application {
             Duration::from_secs(serve.idp_timeout_secs),
             serve.issuer_policy(),
         )
-            .map_err(|e| StartupError::Config(format!("HTTP client: {e}")))?;
+        .map_err(|e| StartupError::Config(format!("HTTP client: {e}")))?;
         let location = storage
             .location()
             .map_err(|e| StartupError::Config(e.0))?
@@ -153,9 +153,14 @@ impl Application {
                 tracing::warn!(%error, "cannot set TCP_NODELAY on an accepted connection");
             }
         });
-        let served = axum::serve(listener, self.router)
-            .with_graceful_shutdown(stop)
-            .await;
+        // The peer address decides whether a request's X-Request-Id is kept.
+        let served = axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await;
         sweeper.abort();
         domain_checks.abort();
         invalidations.abort();

@@ -125,6 +125,9 @@ pub struct Settings {
     pub clock_leeway: Duration,
     /// The one DNS server that domain verification asks; `None`: the system's resolvers.
     pub dns_server: Option<SocketAddr>,
+    /// Reverse proxies and load balancers in front of this server: a request from one of them
+    /// keeps the `X-Request-Id` it brings.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -152,6 +155,7 @@ impl Settings {
             flow_ttl: Duration::from_secs(600),
             clock_leeway: Duration::from_secs(60),
             dns_server: None,
+            trusted_proxies: Vec::new(),
         })
     }
 

@@ -28,6 +28,9 @@ use crate::startup::{Application, StartupError, Storage, open_storage};
 pub struct Cli {
     #[command(flatten)]
     storage: StorageArgs,
+    /// `text` for people, `json` for one JSON object per line (log collectors).
+    #[arg(long, env = "ORGPASS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,6 +58,12 @@ enum Command {
     /// One-time links for a customer's admin to configure their own instance.
     #[command(subcommand, name = "setup-link")]
     SetupLink(setup_link::SetupLinkCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Why a command failed.

@@ -1,15 +1,17 @@
-//! Cross-cutting layers: request tracing, security headers and error logging. Error responses
+//! Cross-cutting layers: request ids, request tracing, security headers and error logging. Error responses
 //! carry their cause in an extension; this is the one place that logs it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::backend::AppState;
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -49,6 +51,32 @@ async fn log_errors(request: Request, next: Next) -> Response {
     response
 }
 
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request's `X-Request-Id` is kept only when it comes from a trusted proxy; any other is
+/// dropped, so the id the log shows is always either the proxy's or one made here.
+async fn untrusted_request_ids(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let trusted = peer.is_some_and(|peer| {
+        state
+            .settings
+            .trusted_proxies
+            .iter()
+            .any(|proxy| proxy.contains(&peer))
+    });
+    if !trusted {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
+
 fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
@@ -58,10 +86,26 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     router.layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                untrusted_request_ids,
+            ))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(
                 TraceLayer::new_for_http().make_span_with(|request: &Request| {
                     let route = route(request);
-                    tracing::debug_span!("request", method = %request.method(), route)
+                    let request_id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        route,
+                        request_id
+                    )
                 }),
             )
             .layer(middleware::from_fn(log_errors))

@@ -12,6 +12,7 @@ mod domain;
 mod import;
 mod instance;
 mod keys;
+mod logs;
 mod secrets;
 mod setup_link;
 mod storage;

@@ -156,10 +156,42 @@ impl SsoError {
     }
 }
 
+/// Text an identity provider chose (`error`, `error_description`, a wrong `iss`), fit for the
+/// log and the audit trail: quotes, backslashes and control characters escaped (a forged log
+/// line needs a line break), and at most [`IDP_TEXT_MAX`] characters.
+pub(crate) fn idp_text(raw: &str) -> String {
+    let escaped: String = raw.chars().flat_map(char::escape_debug).collect();
+    if escaped.chars().count() <= IDP_TEXT_MAX {
+        return escaped;
+    }
+    let mut clipped: String = escaped.chars().take(IDP_TEXT_MAX).collect();
+    clipped.push('…');
+    clipped
+}
+
+const IDP_TEXT_MAX: usize = 200;
+
 /// OAuth error codes are `[a-z_]` words; anything else is not echoed back.
 fn printable_code(code: &str) -> &str {
     let plain = !code.is_empty()
         && code.len() <= 40
         && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     if plain { code } else { "error" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idp_text;
+
+    #[test]
+    fn identity_provider_text_cannot_forge_a_log_line_and_is_clipped() {
+        assert_eq!(
+            idp_text("bad\nlevel=ERROR msg=\"forged\""),
+            "bad\\nlevel=ERROR msg=\\\"forged\\\""
+        );
+        let long = idp_text(&"x".repeat(5_000));
+        assert_eq!(long.chars().count(), 201);
+        assert!(long.ends_with('…'));
+        assert_eq!(idp_text("access_denied"), "access_denied");
+    }
 }

@@ -7,12 +7,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use super::SsoError;
 use super::callback::{CallbackParams, check_response_issuer, exchange};
 use super::flows::PendingFlow;
 use super::provider::probe::Outcome;
 use super::provider::{IdTokenExpectations, TokenError};
 use super::verify::{Claim, Invalid};
+use super::{SsoError, idp_text};
 use crate::backend::AppState;
 use crate::backend::db::now;
 use crate::backend::registry::InstanceCredentials;
@@ -149,8 +149,8 @@ async fn steps(
     })?;
     if let Some(code) = params.error {
         let error = SsoError::ProviderDenied {
-            code: code.clone(),
-            description: params.error_description.unwrap_or_default(),
+            code: idp_text(&code),
+            description: idp_text(&params.error_description.unwrap_or_default()),
         };
         let advice = if code == "access_denied" {
             "Assign yourself (or your group) to this app in Okta, then test again."

@@ -188,6 +188,7 @@ pub fn dev_serve_args() -> ServeArgs {
         clock_leeway_secs: 60,
         idp_timeout_secs: 5,
         dns: DnsArgs { dns_server: None },
+        trusted_proxies: Vec::new(),
     }
 }
 
