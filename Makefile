@@ -7,7 +7,7 @@ export RUSTFLAGS := --cfg erase_components
 # npm's binaryen provides the wasm-opt that cargo-leptos runs; Debian's is too old.
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: help run test tools build lint unit e2e release
+.PHONY: help run test tools build lint unit e2e release fuzz
 
 help:
 	@echo "make run    build, start the Okta simulator and Orgpass on SQLite, print the URL"
@@ -50,3 +50,16 @@ test: lint unit e2e
 
 release: tools
 	cargo leptos build --release --split
+
+# The property tests (README, Tests) for ~10 minutes, in rounds of FUZZ_CASES new random cases each.
+FUZZ_SECONDS ?= 600
+FUZZ_CASES ?= 4096
+fuzz:
+	@start=$$SECONDS; rounds=0; \
+	while [ $$((SECONDS - start)) -lt $(FUZZ_SECONDS) ]; do \
+	  rounds=$$((rounds + 1)); \
+	  echo "==> fuzz round $$rounds: $(FUZZ_CASES) cases per property"; \
+	  PROPTEST_CASES=$(FUZZ_CASES) cargo test -q -p app --features ssr properties:: || exit 1; \
+	  PROPTEST_CASES=$(FUZZ_CASES) cargo test -q -p server --lib properties:: || exit 1; \
+	done; \
+	echo "fuzz: $$rounds round(s), $$((rounds * $(FUZZ_CASES))) cases per property, $$((SECONDS - start)) s"

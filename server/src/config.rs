@@ -122,6 +122,17 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub dns: DnsArgs,
 
+    /// Sign-in requests (login start, tile, callback) per client IP and minute, also the burst
+    /// allowed; the email and org page lookups get a fifth, server functions twice as many.
+    /// 0 turns these limits off.
+    #[arg(long, env = "ORGPASS_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+
+    /// Serve `GET /metrics` (Prometheus) on this address instead of the main one, so it need
+    /// not be public.
+    #[arg(long, env = "ORGPASS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Comma-separated addresses or networks (`10.0.0.0/8`) of the reverse proxies in front of
     /// this server; a request from one of them keeps its `X-Request-Id`.
     #[arg(long, env = "ORGPASS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy)]

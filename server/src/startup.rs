@@ -14,15 +14,17 @@ use app::backend::vault::{Vault, VaultError};
 use app::backend::{AppState, db};
 use app::{App, shell};
 use axum::Router;
-use axum::serve::ListenerExt;
+use axum::routing::get;
+use axum::serve::{ListenerExt, TapIo};
 use leptos::config::LeptosOptions;
 use leptos::nonce::provide_nonce;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::{ServeArgs, StorageArgs};
 use crate::http;
+use crate::http::rate_limit::ClientLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -55,6 +57,9 @@ pub struct Storage {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `ORGPASS_METRICS_LISTEN`: `/metrics` is served here, not on the main listener.
+    metrics_listener: Option<TcpListener>,
+    limits: Arc<ClientLimits>,
     pub state: AppState,
 }
 
@@ -77,6 +82,16 @@ impl Application {
                 addr: serve.listen,
                 source,
             })?;
+        let metrics_listener = match serve.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Listen { addr, source })?,
+            ),
+            None => None,
+        };
+        // Installed before anything is counted: a count made earlier would be lost.
+        http::metrics::handle();
         let settings = serve
             .settings(bound)
             .map_err(|e| StartupError::Config(e.0))?;
@@ -113,15 +128,32 @@ impl Application {
             sessions,
             revocation_limiter: Arc::new(revocation::limiter()),
         };
+        let limits = Arc::new(ClientLimits::new(
+            serve.rate_limit_per_minute,
+            state.settings.trusted_proxies.clone(),
+        ));
         Ok(Self {
             listener,
-            router: router(state.clone()),
+            router: router(
+                state.clone(),
+                metrics_listener.is_none(),
+                Arc::clone(&limits),
+            ),
+            metrics_listener,
+            limits,
             state,
         })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn settings(&self) -> &Settings {
@@ -145,14 +177,26 @@ impl Application {
             self.state.db.clone(),
             self.state.sessions.cache(),
         ));
-        // Without TCP_NODELAY a response written in two parts (headers, then a body) waits
-        // for the client's delayed ACK: about 40 ms for every page and static file on a
-        // keep-alive connection (Nagle's algorithm).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::warn!(%error, "cannot set TCP_NODELAY on an accepted connection");
+        let upkeep = tokio::spawn(http::metrics::upkeep_periodically());
+        let limits = Arc::clone(&self.limits);
+        let forget_clients = tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                limits.forget_idle();
             }
         });
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = Router::new()
+                .route("/metrics", get(http::metrics::scrape))
+                .with_state(self.state.clone());
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(with_nodelay(listener), router).await {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            })
+        });
+        let listener = with_nodelay(self.listener);
         // The peer address decides whether a request's X-Request-Id is kept.
         let served = axum::serve(
             listener,
@@ -164,6 +208,11 @@ impl Application {
         sweeper.abort();
         domain_checks.abort();
         invalidations.abort();
+        upkeep.abort();
+        forget_clients.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         match self.state.flows.save(&self.state.db).await {
             Ok(0) => {}
             Ok(saved) => tracing::info!(saved, "saved the sign-ins in progress for the next start"),
@@ -270,12 +319,30 @@ async fn check_domains_periodically(state: AppState) {
     }
 }
 
-/// Every route: the SSO endpoints, the session API, server functions and the SPA's pages.
-pub fn router(state: AppState) -> Router {
+/// Without TCP_NODELAY a response written in two parts (headers, then a body) waits for the
+/// client's delayed ACK: about 40 ms for every page and static file on a keep-alive
+/// connection (Nagle's algorithm).
+fn with_nodelay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    listener.tap_io(set_nodelay)
+}
+
+fn set_nodelay(tcp: &mut TcpStream) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::warn!(%error, "cannot set TCP_NODELAY on an accepted connection");
+    }
+}
+
+/// Every route: the SSO endpoints, the session API, server functions and the SPA's pages, and
+/// `/metrics` unless it has a listener of its own.
+pub fn router(state: AppState, with_metrics: bool, limits: Arc<ClientLimits>) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    let mut http_routes = http::routes();
+    if with_metrics {
+        http_routes = http_routes.route("/metrics", get(http::metrics::scrape));
+    }
     let router = Router::new()
-        .merge(http::routes())
+        .merge(http_routes)
         .leptos_routes_with_context(&state, routes, provide_nonce, move || {
             shell(leptos_options.clone())
         })
@@ -283,7 +350,7 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide_nonce, shell));
-    http::middleware::wrap(router, &state).with_state(state)
+    http::middleware::wrap(router, &state, limits).with_state(state)
 }
 
 async fn shutdown_signal() {

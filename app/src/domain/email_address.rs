@@ -98,4 +98,73 @@ mod tests {
         let error = EmailAddress::parse(&raw).unwrap_err();
         assert!(error.0.len() < 150, "{error}");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::EmailAddress;
+
+        /// Address-shaped text: a local part and a domain of any case, with stray `@`, dots,
+        /// spaces, controls and non-ASCII letters whose lower case is longer (`İ`).
+        fn address_like() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[ ]{0,2}[a-zA-Z0-9.+_İẞΣ\t -]{0,10}@{0,2}[a-zA-Z0-9.İẞ@ \n-]{0,12}[ ]{0,2}",
+                "[a-z]{1,200}@[a-z]{1,60}\\.com",
+            ]
+        }
+
+        fn raw_address() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), "(?s).{0,40}", address_like()]
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics_and_an_accepted_address_is_one_lowercase_mailbox(
+                raw in raw_address(),
+            ) {
+                if let Ok(email) = EmailAddress::parse(&raw) {
+                    let text = email.as_str();
+                    prop_assert!(text.len() <= 254, "{:?}", text);
+                    prop_assert_eq!(text.matches('@').count(), 1, "{:?}", text);
+                    let (local, domain) = text.split_once('@').unwrap();
+                    prop_assert!(!local.is_empty() && domain.contains('.'), "{:?}", text);
+                    prop_assert!(!domain.starts_with('.') && !domain.ends_with('.'), "{:?}", text);
+                    prop_assert!(
+                        !text.chars().any(|c| c.is_whitespace() || c.is_control()),
+                        "{:?}",
+                        text
+                    );
+                    prop_assert_eq!(text.to_lowercase(), text);
+                }
+            }
+
+            #[test]
+            fn an_accepted_address_parses_again_to_itself_also_through_serde(raw in raw_address()) {
+                if let Ok(email) = EmailAddress::parse(&raw) {
+                    prop_assert_eq!(&EmailAddress::parse(email.as_str()), &Ok(email.clone()));
+                    prop_assert_eq!(
+                        &EmailAddress::try_from(String::from(email.clone())),
+                        &Ok(email.clone())
+                    );
+                    #[cfg(feature = "ssr")]
+                    {
+                        let json = serde_json::to_string(&email).expect("a string serializes");
+                        let back: EmailAddress = serde_json::from_str(&json).unwrap();
+                        prop_assert_eq!(&back, &email);
+                    }
+                }
+            }
+
+            #[test]
+            fn a_refusal_never_echoes_more_than_eighty_characters_of_the_input(
+                raw in raw_address(),
+            ) {
+                if let Err(error) = EmailAddress::parse(&raw) {
+                    let echoed = error.0.chars().count();
+                    let frame = "'' is not an email address such as 'ada@acme.com'".chars().count();
+                    prop_assert!(echoed <= frame + 80, "{}", error);
+                }
+            }
+        }
+    }
 }

@@ -153,4 +153,94 @@ mod tests {
         assert!(EmailDomain::of_email("@acme.com").is_err());
         assert!(EmailDomain::of_email("ada@gmail.com").is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::EmailDomain;
+
+        /// Domain-shaped text: labels of letters (either case), digits, hyphens and a few
+        /// characters that must be refused, around dots, with an `@`, spaces or free mail.
+        fn domain_like() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[ @]{0,2}([a-zA-Z0-9-]{0,5}\\.){0,4}[a-zA-Z0-9-]{0,5}[ ]{0,2}",
+                "([a-z0-9_ü.@/-]{0,8}\\.){1,3}[a-z]{1,4}",
+                "[a-z]{1,63}\\.[a-z]{1,63}\\.[a-z]{1,63}\\.[a-z]{1,63}",
+                prop::sample::select(&["GMail.com", "yahoo.co.uk", "@proton.me", " qq.com "][..])
+                    .prop_map(str::to_owned),
+            ]
+        }
+
+        fn raw_domain() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), "(?s).{0,40}", domain_like()]
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics_and_an_accepted_domain_is_lowercase_dotted_ascii(
+                raw in raw_domain(),
+            ) {
+                if let Ok(domain) = EmailDomain::parse(&raw) {
+                    let text = domain.as_str();
+                    prop_assert!(text.len() <= 253 && text.contains('.'), "{:?}", text);
+                    prop_assert!(
+                        text.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                        }),
+                        "{:?}",
+                        text
+                    );
+                    prop_assert!(
+                        text.split('.').all(|label| !label.is_empty() && label.len() <= 63
+                            && !label.starts_with('-') && !label.ends_with('-')),
+                        "{:?}",
+                        text
+                    );
+                }
+            }
+
+            #[test]
+            fn an_accepted_domain_parses_again_to_itself_also_through_serde(raw in raw_domain()) {
+                if let Ok(domain) = EmailDomain::parse(&raw) {
+                    prop_assert_eq!(&EmailDomain::parse(domain.as_str()), &Ok(domain.clone()));
+                    prop_assert_eq!(
+                        &EmailDomain::try_from(String::from(domain.clone())),
+                        &Ok(domain.clone())
+                    );
+                    #[cfg(feature = "ssr")]
+                    {
+                        let json = serde_json::to_string(&domain).expect("a string serializes");
+                        let back: EmailDomain = serde_json::from_str(&json).unwrap();
+                        prop_assert_eq!(&back, &domain);
+                    }
+                }
+                #[cfg(feature = "ssr")]
+                {
+                    // What a client sends is judged as parsing judges it.
+                    let sent = serde_json::to_string(&raw).expect("a string serializes");
+                    prop_assert_eq!(
+                        serde_json::from_str::<EmailDomain>(&sent).ok(),
+                        EmailDomain::parse(&raw).ok()
+                    );
+                }
+            }
+
+            #[test]
+            fn the_domain_of_an_address_is_the_domain_after_its_last_at_sign(
+                local in prop_oneof!["[a-zA-Z0-9.+_-]{1,10}", any::<String>()],
+                domain in raw_domain(),
+            ) {
+                let email = format!("{local}@{domain}");
+                let found = EmailDomain::of_email(&email);
+                if !domain.contains('@') && !local.trim_start().is_empty() {
+                    prop_assert_eq!(found.ok(), EmailDomain::parse(&domain).ok());
+                }
+            }
+
+            #[test]
+            fn arbitrary_text_as_an_email_never_panics(raw in raw_domain()) {
+                let _ = EmailDomain::of_email(&raw);
+            }
+        }
+    }
 }

@@ -94,4 +94,53 @@ mod tests {
         assert!(InstanceId::parse(a.as_str()).is_ok());
         assert_ne!(a, b);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::InstanceId;
+
+        fn raw_id() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "(?s).{0,66}",
+                "[a-zA-Z0-9 _/%.ü-]{0,66}",
+                "[a-z0-9-]{0,66}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics_and_an_accepted_id_is_safe_in_a_url_path(
+                raw in raw_id(),
+            ) {
+                if let Ok(id) = InstanceId::parse(&raw) {
+                    let text = id.as_str();
+                    prop_assert_eq!(text, raw.as_str());
+                    prop_assert!((3..=64).contains(&text.len()), "{:?}", text);
+                    prop_assert!(
+                        text.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                        "{:?}",
+                        text
+                    );
+                    prop_assert!(!text.starts_with('-') && !text.ends_with('-'), "{:?}", text);
+                }
+            }
+
+            #[test]
+            fn every_id_of_the_rule_is_accepted_and_parses_again_to_itself(
+                raw in "[a-z0-9][a-z0-9-]{1,62}[a-z0-9]",
+            ) {
+                let id = InstanceId::parse(&raw).expect("an id of the rule");
+                prop_assert_eq!(id.as_str(), raw.as_str());
+                prop_assert_eq!(&InstanceId::parse(id.as_str()), &Ok(id.clone()));
+                #[cfg(feature = "ssr")]
+                {
+                    let json = serde_json::to_string(&id).expect("a string serializes");
+                    prop_assert_eq!(&serde_json::from_str::<InstanceId>(&json).unwrap(), &id);
+                }
+            }
+        }
+    }
 }

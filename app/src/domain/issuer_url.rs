@@ -194,4 +194,205 @@ mod tests {
         assert!(IssuerUrl::parse("http://[::1]:4011", &dev).is_ok());
         assert!(IssuerUrl::parse("http://10.0.0.1:4011", &dev).is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use proptest::test_runner::TestCaseError;
+        use url::{Host, Url};
+
+        use super::super::{IssuerPolicy, IssuerUrl};
+        use super::strict;
+
+        fn dev() -> IssuerPolicy {
+            IssuerPolicy {
+                allow_loopback_http: true,
+                ..strict()
+            }
+        }
+
+        fn one_of(options: &'static [&'static str]) -> impl Strategy<Value = String> {
+            prop::sample::select(options).prop_map(str::to_owned)
+        }
+
+        fn any_text() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), "(?s).{0,40}"]
+        }
+
+        /// Issuer-shaped text: scheme, credentials, a host near the allowed ones (lookalikes,
+        /// IP addresses in several spellings, Unicode, a trailing dot), port, path, query and
+        /// fragment, each usually plausible and sometimes arbitrary.
+        fn issuer_like() -> impl Strategy<Value = String> {
+            let scheme = prop_oneof![
+                6 => Just("https://".to_owned()),
+                3 => one_of(&["http://", "HTTPS://", "https:", "https:///", "ftp://", ""]),
+                1 => any_text(),
+            ];
+            let credentials = prop_oneof![
+                6 => Just(String::new()),
+                1 => one_of(&["user@", "user:pw@", ":@", "@"]),
+            ];
+            let host = prop_oneof![
+                4 => "[a-z0-9-]{0,8}\\.(okta|oktapreview|okta-emea|okta-gov)\\.com",
+                2 => one_of(&[
+                    "okta.com",
+                    ".okta.com",
+                    "acme..okta.com",
+                    "ACME.OKTA.COM",
+                    "acme.okta.com.",
+                    "acme.okta.com.evil.example",
+                    "evilokta.com",
+                    "login.acme.example",
+                    "LOGIN.acme.example",
+                    "login.acme.example.",
+                    "localhost",
+                    "LocalHost",
+                    "127.0.0.1",
+                    "127.1",
+                    "2130706433",
+                    "0x7f000001",
+                    "[::1]",
+                    "[::ffff:127.0.0.1]",
+                    "169.254.169.254",
+                    "10.0.0.1",
+                    "%61cme.okta.com",
+                    "ü.okta.com",
+                    "xn--tda.okta.com",
+                    "ac me.okta.com",
+                    "",
+                ]),
+                1 => any_text(),
+            ];
+            let port = prop_oneof![
+                6 => Just(String::new()),
+                1 => one_of(&[":443", ":4011", ":", ":99999", ":0"]),
+            ];
+            let path = prop_oneof![
+                one_of(&[
+                    "",
+                    "/",
+                    "//",
+                    "/oauth2/default",
+                    "/oauth2/default/",
+                    "/oauth2/default//",
+                    "/./",
+                    "/a/..",
+                    "/%2e%2e/",
+                    "/a/%2e/",
+                    "/%2F",
+                    "\\oauth2",
+                ]),
+                "(/[a-zA-Z0-9%.~-]{0,6}){0,3}",
+                any_text(),
+            ];
+            let tail = prop_oneof![
+                6 => Just(String::new()),
+                1 => one_of(&["?", "?x=1", "#", "#frag", " ", "\t", "\n", "/\t"]),
+            ];
+            let lead = prop_oneof![
+                6 => Just(String::new()),
+                1 => one_of(&[" ", "\t", "\n"]),
+            ];
+            (lead, scheme, credentials, host, port, path, tail).prop_map(
+                |(lead, scheme, credentials, host, port, path, tail)| {
+                    format!("{lead}{scheme}{credentials}{host}{port}{path}{tail}")
+                },
+            )
+        }
+
+        fn raw_issuer() -> impl Strategy<Value = String> {
+            prop_oneof![any_text(), issuer_like()]
+        }
+
+        /// What the policy promises of an accepted issuer, checked on the URL itself.
+        fn obeys(issuer: &IssuerUrl, policy: &IssuerPolicy) -> Result<(), TestCaseError> {
+            let text = issuer.as_str();
+            prop_assert!(!text.ends_with('/'), "{}", text);
+            let url = Url::parse(text).expect("an accepted issuer is a URL");
+            prop_assert!(
+                url.username().is_empty() && url.password().is_none(),
+                "{}",
+                text
+            );
+            prop_assert!(
+                url.query().is_none() && url.fragment().is_none(),
+                "{}",
+                text
+            );
+            let okta_org = |name: &str| {
+                [
+                    "okta.com",
+                    "oktapreview.com",
+                    "okta-emea.com",
+                    "okta-gov.com",
+                ]
+                .iter()
+                .any(|okta| name.len() > okta.len() + 1 && name.ends_with(&format!(".{okta}")))
+            };
+            let allowed = match (url.scheme(), url.host()) {
+                ("https", Some(Host::Domain(name))) => {
+                    let name = name.to_ascii_lowercase();
+                    okta_org(&name) || policy.allowed_custom_hosts.contains(&name)
+                }
+                ("http", Some(Host::Domain(name))) => {
+                    policy.allow_loopback_http && name.eq_ignore_ascii_case("localhost")
+                }
+                ("http", Some(Host::Ipv4(ip))) => policy.allow_loopback_http && ip.is_loopback(),
+                ("http", Some(Host::Ipv6(ip))) => policy.allow_loopback_http && ip.is_loopback(),
+                _ => false,
+            };
+            prop_assert!(allowed, "{} is not allowed by {:?}", text, policy);
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics_and_an_accepted_issuer_obeys_the_policy(
+                raw in raw_issuer(),
+            ) {
+                for policy in [strict(), dev()] {
+                    for issuer in [
+                        IssuerUrl::parse(&raw, &policy),
+                        IssuerUrl::from_okta_domain(&raw, &policy),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        obeys(&issuer, &policy)?;
+                    }
+                }
+            }
+
+            #[test]
+            fn an_accepted_issuer_parses_again_to_itself(raw in raw_issuer()) {
+                for policy in [strict(), dev()] {
+                    for issuer in [
+                        IssuerUrl::parse(&raw, &policy),
+                        IssuerUrl::from_okta_domain(&raw, &policy),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        prop_assert_eq!(
+                            &IssuerUrl::parse(issuer.as_str(), &policy),
+                            &Ok(issuer.clone())
+                        );
+                        prop_assert_eq!(
+                            &IssuerUrl::from_okta_domain(issuer.as_str(), &policy),
+                            &Ok(issuer.clone())
+                        );
+                    }
+                }
+            }
+
+            #[test]
+            fn the_strict_policy_accepts_nothing_that_the_dev_policy_refuses(raw in raw_issuer()) {
+                if IssuerUrl::parse(&raw, &strict()).is_ok() {
+                    prop_assert_eq!(
+                        IssuerUrl::parse(&raw, &strict()),
+                        IssuerUrl::parse(&raw, &dev())
+                    );
+                }
+            }
+        }
+    }
 }

@@ -209,4 +209,130 @@ mod tests {
     fn a_missing_return_path_means_the_home_page() {
         assert_eq!(ReturnPath::parse_or_default(None).as_str(), "/");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use proptest::test_runner::TestCaseError;
+
+        use super::super::ReturnPath;
+        use super::ORIGIN;
+
+        /// Text made mostly of what matters to a browser reading a path: slashes, backslashes,
+        /// percent escapes (of `/`, `\`, `%`, a tab), whitespace, schemes; and any character.
+        fn path_like() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("/".to_owned()),
+                Just("//".to_owned()),
+                Just("\\".to_owned()),
+                Just("%".to_owned()),
+                Just("%2F".to_owned()),
+                Just("%2f".to_owned()),
+                Just("%5C".to_owned()),
+                Just("%25".to_owned()),
+                Just("%09".to_owned()),
+                Just("%0a".to_owned()),
+                Just("%+F".to_owned()),
+                Just("%E2%80%A8".to_owned()),
+                Just(" ".to_owned()),
+                Just(":".to_owned()),
+                Just("@".to_owned()),
+                Just("?".to_owned()),
+                Just("#".to_owned()),
+                Just(".".to_owned()),
+                Just("https:".to_owned()),
+                Just("javascript:".to_owned()),
+                Just("evil.example".to_owned()),
+                "[a-z0-9]{1,4}",
+                any::<char>().prop_map(String::from),
+            ];
+            prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+        }
+
+        /// A path of the characters a URL's path, query and fragment may hold, which is
+        /// usually acceptable.
+        fn plain_path() -> impl Strategy<Value = String> {
+            "/[a-zA-Z0-9._~!$&'()*+,;=:@%/?#-]{0,24}"
+        }
+
+        /// Any text at all, or text shaped like a path.
+        fn raw_text() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), "(?s).{0,40}", path_like(), plain_path()]
+        }
+
+        /// What a browser treats as a path on the current site, checked without the parser's
+        /// own helpers.
+        fn is_on_this_site(path: &str) -> Result<(), TestCaseError> {
+            let mut chars = path.chars();
+            prop_assert_eq!(chars.next(), Some('/'), "{:?}", path);
+            prop_assert!(!matches!(chars.next(), Some('/' | '\\')), "{:?}", path);
+            prop_assert!(!path.contains('\\'), "{:?}", path);
+            prop_assert!(
+                !path.chars().any(|c| c.is_whitespace() || c.is_control()),
+                "{:?}",
+                path
+            );
+            // The browser's own reading (WHATWG URL, which the url crate implements): a
+            // redirect to it stays on this origin.
+            #[cfg(feature = "ssr")]
+            {
+                let base = url::Url::parse("https://orgpass.example.com/o/acme/settings")
+                    .expect("a valid base");
+                let target = base.join(path).expect("a relative path resolves");
+                prop_assert_eq!(target.origin(), base.origin(), "{:?}", path);
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics_and_a_parsed_path_stays_on_this_site(
+                raw in raw_text(),
+            ) {
+                let path = ReturnPath::parse_or_default(Some(&raw));
+                is_on_this_site(path.as_str())?;
+                prop_assert!(path.as_str() == raw || path.as_str() == "/", "{:?}", raw);
+            }
+
+            #[test]
+            fn a_parsed_path_parses_again_to_itself_also_through_serde(raw in raw_text()) {
+                let path = ReturnPath::parse_or_default(Some(&raw));
+                prop_assert_eq!(&ReturnPath::parse_or_default(Some(path.as_str())), &path);
+                prop_assert_eq!(&ReturnPath::from(raw.clone()), &path);
+                #[cfg(feature = "ssr")]
+                {
+                    let json = serde_json::to_string(&path).expect("a string serializes");
+                    prop_assert_eq!(&serde_json::from_str::<ReturnPath>(&json).unwrap(), &path);
+                    // Deserializing what a client sent judges it as parsing does.
+                    let sent = serde_json::to_string(&raw).expect("a string serializes");
+                    prop_assert_eq!(&serde_json::from_str::<ReturnPath>(&sent).unwrap(), &path);
+                }
+            }
+
+            #[test]
+            fn an_arbitrary_target_link_never_panics_and_stays_on_this_site(
+                raw in prop_oneof![
+                    raw_text(),
+                    path_like().prop_map(|rest| format!("{ORIGIN}{rest}")),
+                    plain_path().prop_map(|rest| format!("{ORIGIN}{rest}")),
+                    path_like().prop_map(|rest| format!("https://orgpass.example.co{rest}")),
+                    path_like().prop_map(|rest| format!("http://orgpass.example.com{rest}")),
+                ],
+            ) {
+                let path = ReturnPath::from_target_link(Some(&raw), ORIGIN);
+                is_on_this_site(path.as_str())?;
+            }
+
+            #[test]
+            fn a_target_link_on_this_site_keeps_what_the_bare_path_would(
+                rest in prop_oneof![path_like(), plain_path()],
+            ) {
+                let path = format!("/{}", rest.trim_start_matches('/'));
+                let link = format!("{ORIGIN}{path}");
+                prop_assert_eq!(
+                    ReturnPath::from_target_link(Some(&link), ORIGIN),
+                    ReturnPath::parse_or_default(Some(&path))
+                );
+            }
+        }
+    }
 }

@@ -78,4 +78,53 @@ mod tests {
             assert!(TenantSlug::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::TenantSlug;
+
+        fn raw_slug() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "(?s).{0,42}",
+                "[a-zA-Z0-9 _/ü-]{0,42}",
+                "[a-z0-9-]{0,42}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics_and_an_accepted_slug_follows_the_rule(
+                raw in raw_slug(),
+            ) {
+                if let Ok(slug) = TenantSlug::parse(&raw) {
+                    let text = slug.as_str();
+                    prop_assert_eq!(text, raw.as_str());
+                    prop_assert!((2..=40).contains(&text.len()), "{:?}", text);
+                    prop_assert!(
+                        text.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                        "{:?}",
+                        text
+                    );
+                    prop_assert!(!text.starts_with('-') && !text.ends_with('-'), "{:?}", text);
+                }
+            }
+
+            #[test]
+            fn every_slug_of_the_rule_is_accepted_and_parses_again_to_itself(
+                raw in "[a-z0-9][a-z0-9-]{0,38}[a-z0-9]",
+            ) {
+                let slug = TenantSlug::parse(&raw).expect("a slug of the rule");
+                prop_assert_eq!(slug.as_str(), raw.as_str());
+                prop_assert_eq!(&TenantSlug::parse(slug.as_str()), &Ok(slug.clone()));
+                #[cfg(feature = "ssr")]
+                {
+                    let json = serde_json::to_string(&slug).expect("a string serializes");
+                    prop_assert_eq!(&serde_json::from_str::<TenantSlug>(&json).unwrap(), &slug);
+                }
+            }
+        }
+    }
 }

@@ -15,6 +15,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use super::rate_limit::{self, ClientLimits};
 use super::same_origin;
 
 /// The cause of a refused or failed request, for the log; the response itself says only what
@@ -83,7 +84,11 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 
 /// Wraps every route: tracing, error logging, the cross-site refusal, and headers that keep pages out of frames and
 /// stop MIME sniffing.
-pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+pub fn wrap(
+    router: Router<AppState>,
+    state: &AppState,
+    limits: Arc<ClientLimits>,
+) -> Router<AppState> {
     router.layer(
         ServiceBuilder::new()
             .layer(middleware::from_fn_with_state(
@@ -108,7 +113,9 @@ pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
                     )
                 }),
             )
+            .layer(middleware::from_fn(super::metrics::count_requests))
             .layer(middleware::from_fn(log_errors))
+            .layer(middleware::from_fn_with_state(limits, rate_limit::limit))
             .layer(middleware::from_fn_with_state(
                 state.clone(),
                 same_origin::refuse_cross_site,

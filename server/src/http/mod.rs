@@ -3,7 +3,9 @@
 
 mod error_page;
 mod health;
+pub mod metrics;
 pub mod middleware;
+pub mod rate_limit;
 mod revocation;
 mod same_origin;
 mod session;

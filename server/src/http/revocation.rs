@@ -22,7 +22,20 @@ pub async fn revoke(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    revocation::revoke(&app, &instance, authorization, &body).await?;
+    let outcome = revocation::revoke(&app, &instance, authorization, &body).await;
+    let label = match &outcome {
+        Ok(_) => "revoked",
+        Err(RevocationError::RateLimited { .. }) => {
+            metrics::counter!("orgpass_rate_limit_refusals_total", "limit" => "universal_logout")
+                .increment(1);
+            "rate_limited"
+        }
+        Err(RevocationError::InvalidToken(_) | RevocationError::Replayed) => "invalid_token",
+        Err(RevocationError::UnknownInstance | RevocationError::UnknownSubject) => "not_found",
+        Err(_) => "refused",
+    };
+    metrics::counter!("orgpass_universal_logout_requests_total", "outcome" => label).increment(1);
+    outcome?;
     Ok(StatusCode::NO_CONTENT)
 }
 

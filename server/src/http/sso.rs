@@ -145,3 +145,123 @@ pub async fn callback(
     );
     Ok(response)
 }
+
+#[cfg(test)]
+mod properties {
+    use axum::body::Body;
+    use axum::extract::FromRequest;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ORIGIN: &str = "https://orgpass.example.com";
+    const NAMES: [&str; 3] = ["iss", "login_hint", "target_link_uri"];
+
+    /// A query string or form body near the initiate and login ones: known and unknown names,
+    /// repeats, `+`, stray or invalid `%` escapes, escaped non-UTF-8 bytes; and any text.
+    fn query_like() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            prop::sample::select(vec!["iss", "login_hint", "target_link_uri", "return_to"])
+                .prop_map(str::to_owned),
+            "[a-z_%=+]{0,6}",
+        ];
+        let value = prop_oneof![
+            "[A-Za-z0-9._~:/?@!$'()*,;=+-]{0,12}",
+            "(%[0-9A-Fa-f]{2}|%[^0-9A-Fa-f]?|[a-z+/\\\\])*",
+            any::<String>(),
+        ];
+        let pair = (name, prop::option::of(value)).prop_map(|(name, value)| match value {
+            Some(value) => format!("{name}={value}"),
+            None => name,
+        });
+        prop_oneof![
+            prop::collection::vec(pair, 0..7).prop_map(|pairs| pairs.join("&")),
+            any::<String>(),
+        ]
+    }
+
+    fn uri(path: &str, query: &str) -> Option<axum::http::Uri> {
+        format!("{path}?{query}").parse().ok()
+    }
+
+    /// What `Form` makes of a POST body, as `initiate_post` gets it.
+    fn form(body: Vec<u8>) -> Result<InitiateParams, String> {
+        let request = Request::post("/sso/acme-okta/initiate")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("a request");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime
+            .block_on(Form::<InitiateParams>::from_request(request, &()))
+            .map(|Form(params)| params)
+            .map_err(|rejection| rejection.body_text())
+    }
+
+    /// Where a sign-in started this way would land: always a path on this site.
+    fn lands_on_this_site(params: InitiateParams) -> Result<(), TestCaseError> {
+        let request = InitiateRequest::from(params);
+        let path = ReturnPath::from_target_link(request.target_link_uri.as_deref(), ORIGIN);
+        prop_assert!(path.as_str().starts_with('/'), "{}", path);
+        prop_assert!(!path.as_str()[1..].starts_with(['/', '\\']), "{}", path);
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn an_arbitrary_initiate_query_or_form_never_panics_and_lands_on_this_site(
+            query in query_like(),
+        ) {
+            if let Some(uri) = uri("/sso/acme-okta/initiate", &query)
+                && let Ok(Query(params)) = Query::<InitiateParams>::try_from_uri(&uri)
+            {
+                lands_on_this_site(params)?;
+            }
+            if let Ok(params) = form(query.into_bytes()) {
+                lands_on_this_site(params)?;
+            }
+        }
+
+        #[test]
+        fn an_arbitrary_form_body_of_any_bytes_never_panics(
+            body in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            if let Ok(params) = form(body) {
+                lands_on_this_site(params)?;
+            }
+        }
+
+        #[test]
+        fn an_arbitrary_login_query_never_panics_and_returns_to_this_site(query in query_like()) {
+            if let Some(uri) = uri("/sso/acme-okta/login", &query)
+                && let Ok(Query(query)) = Query::<LoginQuery>::try_from_uri(&uri)
+            {
+                let path = ReturnPath::parse_or_default(query.return_to.as_deref());
+                prop_assert!(path.as_str().starts_with('/'), "{}", path);
+                prop_assert!(!path.as_str()[1..].starts_with(['/', '\\']), "{}", path);
+            }
+        }
+
+        #[test]
+        fn initiate_parameters_sent_form_encoded_arrive_as_they_were_sent(
+            values in prop::collection::vec(prop::option::of(any::<String>()), 3),
+        ) {
+            let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in NAMES.iter().zip(&values) {
+                if let Some(value) = value {
+                    encoded.append_pair(name, value);
+                }
+            }
+            let encoded = encoded.finish();
+            let uri = uri("/sso/acme-okta/initiate", &encoded).expect("form encoding makes a URI");
+            let Query(by_get) =
+                Query::<InitiateParams>::try_from_uri(&uri).expect("it deserializes");
+            let by_post = form(encoded.into_bytes()).expect("it deserializes");
+            for params in [by_get, by_post] {
+                let got = vec![params.iss, params.login_hint, params.target_link_uri];
+                prop_assert_eq!(&got, &values);
+            }
+        }
+    }
+}

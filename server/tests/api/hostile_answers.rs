@@ -35,7 +35,12 @@ async fn assert_refused(browser: &Browser, outcome: &SignInOutcome, status: Stat
         "the error page does not say {why:?}: {}",
         page.body
     );
-    assert!(outcome.hops.iter().all(|hop| hop.set_cookie(SESSION_COOKIE).is_none()));
+    assert!(
+        outcome
+            .hops
+            .iter()
+            .all(|hop| hop.set_cookie(SESSION_COOKIE).is_none())
+    );
     assert_eq!(browser.session().await.0, StatusCode::UNAUTHORIZED);
 }
 
@@ -126,7 +131,13 @@ async fn an_issuer_on_a_host_the_operator_does_not_allow_is_refused_before_anyth
 
     let outcome = browser.sign_in(VICTIM, None, None).await;
 
-    assert_refused(&browser, &outcome, StatusCode::FORBIDDEN, "not allowed on this server").await;
+    assert_refused(
+        &browser,
+        &outcome,
+        StatusCode::FORBIDDEN,
+        "not allowed on this server",
+    )
+    .await;
     assert_eq!(op.stats().discovery, 0);
 }
 
@@ -140,10 +151,19 @@ async fn concurrent_sign_ins_for_a_failing_issuer_download_its_discovery_once() 
     });
     let statuses = futures_util::future::join_all(starts).await;
 
-    assert!(statuses.iter().all(|status| *status == StatusCode::BAD_GATEWAY), "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == StatusCode::BAD_GATEWAY),
+        "{statuses:?}"
+    );
     assert_eq!(op.stats().discovery, 1, "one download for twenty sign-ins");
     op.set_scenario(Scenario::Normal);
     let again = app.browser().login(VICTIM, None, None).await;
-    assert_eq!(again.status, StatusCode::BAD_GATEWAY, "retried within the backoff");
+    assert_eq!(
+        again.status,
+        StatusCode::BAD_GATEWAY,
+        "retried within the backoff"
+    );
     assert_eq!(op.stats().discovery, 1);
 }

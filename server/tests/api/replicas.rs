@@ -290,3 +290,44 @@ async fn an_admins_end_sessions_on_one_server_ends_that_persons_session_on_both(
     refused_on_both_soon(&app, &replica, &token, "the admin's End sessions").await;
     assert_eq!(ada.session().await.0, OK, "the admin was signed out");
 }
+
+#[tokio::test]
+async fn a_universal_logout_token_used_on_one_server_is_refused_as_a_replay_on_the_other() {
+    let app = spawn_app().await;
+    let replica = app.spawn_replica().await;
+    signed_in_on_both(&app, &replica, ACME_OKTA).await;
+    let client_id = INSTANCES
+        .iter()
+        .find(|i| i.id == ACME_OKTA)
+        .unwrap()
+        .client_id;
+    let path = format!("/sso/{ACME_OKTA}/global-token-revocation");
+    let body = json!({ "sub_id": { "format": "email", "email": ADA.email } });
+    let first = app
+        .simulator
+        .universal_logout(
+            "acme",
+            json!({
+                "client_id": client_id,
+                "url": format!("{}{path}", app.public_origin),
+                "sub_id": body["sub_id"],
+            }),
+        )
+        .await;
+    assert_eq!(first["status"], 204, "{first}");
+    let token = first["token"].as_str().expect("the token sent");
+
+    let replayed = reqwest::Client::new()
+        .post(replica.base_url.join(&path).unwrap())
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        replayed.text().await.unwrap().contains("invalid_token"),
+        "not refused as a replay"
+    );
+}

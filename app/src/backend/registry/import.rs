@@ -259,4 +259,236 @@ mod tests {
             "issuer: issuer '…' refused: not a URL"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        use super::super::{Domains, ImportRow, check_row, in_column};
+        use crate::domain::{
+            EmailDomain, InstanceId, InvalidValue, IssuerPolicy, IssuerUrl, TenantSlug,
+        };
+
+        const COLUMNS: [&str; 9] = [
+            "tenant",
+            "tenant_name",
+            "domains",
+            "id",
+            "label",
+            "issuer",
+            "client_id",
+            "client_secret",
+            "token_auth_method",
+        ];
+
+        fn policy() -> IssuerPolicy {
+            IssuerPolicy {
+                allowed_custom_hosts: vec!["login.acme.example".to_owned()],
+                allow_loopback_http: false,
+            }
+        }
+
+        /// A field as people fill it in: usually right for its column (the first of `usual`;
+        /// the others are near misses), sometimes padded with spaces, empty, or any text.
+        fn field(usual: &'static [&'static str]) -> impl Strategy<Value = String> {
+            prop_oneof![
+                12 => Just(usual[0].to_owned()),
+                2 => prop::sample::select(usual).prop_map(str::to_owned),
+                1 => prop::sample::select(usual).prop_map(|value| format!(" {value}\t")),
+                1 => Just(String::new()),
+                1 => any::<String>(),
+                1 => "(?s).{0,90}",
+            ]
+        }
+
+        /// The fields of an [`ImportRow`], which is not `Debug` (it holds a secret).
+        #[derive(Debug, Clone)]
+        struct Fields {
+            tenant: String,
+            tenant_name: Option<String>,
+            domains: Option<Result<Vec<String>, String>>,
+            id: Option<String>,
+            label: String,
+            issuer: String,
+            client_id: String,
+            client_secret: String,
+            token_auth_method: Option<String>,
+        }
+
+        impl Fields {
+            fn row(self) -> ImportRow {
+                ImportRow {
+                    tenant: self.tenant,
+                    tenant_name: self.tenant_name,
+                    domains: self.domains.map(|domains| match domains {
+                        Ok(list) => Domains::List(list),
+                        Err(text) => Domains::Text(text),
+                    }),
+                    id: self.id,
+                    label: self.label,
+                    issuer: self.issuer,
+                    client_id: self.client_id,
+                    client_secret: self.client_secret,
+                    token_auth_method: self.token_auth_method,
+                }
+            }
+        }
+
+        /// A row near a good one; `domains` is `Ok(list)` (JSON) or `Err(text)` (CSV).
+        fn row() -> impl Strategy<Value = Fields> {
+            (
+                (
+                    field(&["acme", "globex-eu", "Acme", "a", "-acme"]),
+                    prop::option::of(field(&["Acme Corp", "Globex"])),
+                    prop::option::of(prop_oneof![
+                        field(&[
+                            "acme.com",
+                            "acme.com eu.acme.com",
+                            "acme.com,gmail.com",
+                            " , "
+                        ])
+                        .prop_map(Err),
+                        prop::collection::vec(field(&["acme.com", "co.uk", ""]), 0..3).prop_map(Ok),
+                    ]),
+                    prop::option::of(field(&["acme-okta", "ab", "ACME"])),
+                    field(&["Okta", "Acme Okta (EU)"]),
+                ),
+                (
+                    field(&[
+                        "https://acme.okta.com",
+                        "https://acme.okta.com/oauth2/default/",
+                        "https://login.acme.example",
+                        "http://acme.okta.com",
+                        "https://evil.example",
+                    ]),
+                    field(&["0oa1client", "0oa client"]),
+                    field(&["s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"]),
+                    prop::option::of(field(&[
+                        "client_secret_basic",
+                        "client_secret_post",
+                        "basic",
+                    ])),
+                ),
+            )
+                .prop_map(
+                    |(
+                        (tenant, tenant_name, domains, id, label),
+                        (issuer, client_id, client_secret, token_auth_method),
+                    )| Fields {
+                        tenant,
+                        tenant_name,
+                        domains,
+                        id,
+                        label,
+                        issuer,
+                        client_id,
+                        client_secret,
+                        token_auth_method,
+                    },
+                )
+        }
+
+        proptest! {
+            #[test]
+            fn an_arbitrary_import_row_never_panics_and_a_checked_one_holds_only_valid_values(
+                raw in row(),
+            ) {
+                let policy = policy();
+                match check_row(raw.row(), &policy) {
+                    Ok(checked) => {
+                        let instance = &checked.instance;
+                        prop_assert_eq!(
+                            &TenantSlug::parse(instance.tenant.as_str()),
+                            &Ok(instance.tenant.clone())
+                        );
+                        prop_assert_eq!(
+                            &IssuerUrl::parse(instance.issuer.as_str(), &policy),
+                            &Ok(instance.issuer.clone())
+                        );
+                        if let Some(id) = &instance.id {
+                            prop_assert_eq!(&InstanceId::parse(id.as_str()), &Ok(id.clone()));
+                        }
+                        for domain in &checked.domains {
+                            prop_assert_eq!(
+                                &EmailDomain::parse(domain.as_str()),
+                                &Ok(domain.clone())
+                            );
+                        }
+                        let label = &instance.label;
+                        prop_assert!(!label.is_empty() && label.trim() == label);
+                        prop_assert!(!instance.client_secret.expose().is_empty());
+                    }
+                    Err(error) => {
+                        prop_assert!(
+                            COLUMNS
+                                .iter()
+                                .any(|column| error.0.starts_with(&format!("{column}: "))),
+                            "{}",
+                            error
+                        );
+                    }
+                }
+            }
+
+            #[test]
+            fn a_secret_in_the_wrong_column_is_never_quoted_in_the_error(
+                raw in row(),
+                secret in "[A-Za-z0-9_-]{20,40}",
+                column in 0usize..7,
+            ) {
+                let mut raw = raw;
+                match column {
+                    0 => raw.tenant = secret.clone(),
+                    1 => raw.tenant_name = Some(secret.clone()),
+                    2 => raw.domains = Some(Err(secret.clone())),
+                    3 => raw.id = Some(secret.clone()),
+                    4 => raw.issuer = secret.clone(),
+                    5 => raw.client_id = format!("{secret} "),
+                    _ => raw.token_auth_method = Some(secret.clone()),
+                }
+                if let Err(error) = check_row(raw.row(), &policy()) {
+                    prop_assert!(!error.0.contains(&secret), "{}", error);
+                }
+            }
+
+            #[test]
+            fn domains_as_one_string_read_as_the_same_list(
+                domains in prop::collection::vec("[a-zA-Z0-9.@ü-]{0,12}", 0..4),
+                separator in prop::sample::select(vec![" ", ",", ", ", "  "]),
+            ) {
+                let text = Domains::Text(domains.join(separator)).parse();
+                let list = Domains::List(domains).parse();
+                prop_assert_eq!(text, list);
+            }
+
+            #[test]
+            fn arbitrary_json_as_the_domains_field_never_panics(
+                value in prop_oneof![
+                    any::<String>().prop_map(Value::from),
+                    prop::collection::vec(any::<String>(), 0..3).prop_map(Value::from),
+                    any::<i64>().prop_map(Value::from),
+                    Just(Value::Null),
+                    Just(serde_json::json!([1, "acme.com"])),
+                ],
+            ) {
+                if let Ok(domains) = serde_json::from_value::<Domains>(value) {
+                    let _ = domains.parse();
+                }
+            }
+
+            #[test]
+            fn a_row_error_keeps_the_message_but_never_the_quoted_value(
+                column in prop::sample::select(COLUMNS.to_vec()),
+                before in "[^']{0,20}",
+                value in "[^']{0,20}",
+                after in "[^']{0,20}",
+            ) {
+                let error = InvalidValue(format!("{before}'{value}'{after}"));
+                prop_assert_eq!(
+                    in_column(column)(error).0,
+                    format!("{column}: {before}'…'{after}")
+                );
+            }
+        }
+    }
 }

@@ -3,11 +3,11 @@
 use serde::Deserialize;
 use sqlx::AnyConnection;
 
-use super::SsoError;
 use super::binding::BrowserBinding;
 use super::flows::{PendingFlow, Tester};
 use super::provider::{IdTokenExpectations, Provider, Tokens};
 use super::test_sign_in::{self, TestReport};
+use super::{SsoError, idp_text};
 use crate::backend::audit::{self, Actor, Event};
 use crate::backend::db::now;
 use crate::backend::registry::{self, ClockSkew, InstanceCredentials, SecretSlot, domains};
@@ -167,8 +167,8 @@ async fn complete(
     )?;
     if let Some(code) = params.error {
         return Err(SsoError::ProviderDenied {
-            code,
-            description: params.error_description.unwrap_or_default(),
+            code: idp_text(&code),
+            description: idp_text(&params.error_description.unwrap_or_default()),
         });
     }
     let code = params
@@ -255,6 +255,14 @@ async fn record_outcome(
     credentials: &InstanceCredentials,
     outcome: &Result<SignedIn, SsoError>,
 ) {
+    let reason = outcome.as_ref().err().map_or("none", SsoError::kind);
+    let result = if outcome.is_ok() {
+        "success"
+    } else {
+        "failure"
+    };
+    metrics::counter!("orgpass_sign_ins_total", "outcome" => result, "reason" => reason)
+        .increment(1);
     let (actor, succeeded, detail) = match outcome {
         Ok(signed_in) => (
             Actor::EndUser(signed_in.who.clone()),
@@ -336,9 +344,108 @@ pub(super) fn check_response_issuer(
     match iss {
         Some(iss) if iss.trim_end_matches('/') == expected.as_str() => Ok(()),
         Some(iss) => Err(SsoError::IssuerMismatch(format!(
-            "'{iss}' is not '{expected}'"
+            "'{}' is not '{expected}'",
+            idp_text(iss)
         ))),
         None if required => Err(SsoError::IssuerMismatch("missing iss parameter".into())),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use axum::extract::Query;
+    use axum::http::Uri;
+    use proptest::prelude::*;
+
+    use super::{CallbackParams, check_response_issuer};
+    use crate::domain::IssuerUrl;
+
+    const NAMES: [&str; 5] = ["state", "code", "iss", "error", "error_description"];
+
+    /// A query string near a callback's: known and unknown names, repeated names, values
+    /// with `+`, stray or invalid `%` escapes, escaped non-UTF-8 bytes; and any text.
+    fn query_like() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            prop::sample::select(NAMES.to_vec()).prop_map(str::to_owned),
+            "[a-z_%=+]{0,6}",
+        ];
+        let value = prop_oneof![
+            "[A-Za-z0-9._~:/?@!$'()*,;=+-]{0,12}",
+            "(%[0-9A-Fa-f]{2}|%[^0-9A-Fa-f]?|[a-z+])*",
+            any::<String>(),
+        ];
+        let pair = (name, prop::option::of(value)).prop_map(|(name, value)| match value {
+            Some(value) => format!("{name}={value}"),
+            None => name,
+        });
+        prop_oneof![
+            prop::collection::vec(pair, 0..7).prop_map(|pairs| pairs.join("&")),
+            any::<String>(),
+        ]
+    }
+
+    /// What axum's `Query` extractor makes of this query string (as `callback` gets it), or
+    /// `None` when the text is no URI at all, which the HTTP server refuses first.
+    fn extract(query: &str) -> Option<Result<CallbackParams, String>> {
+        let uri: Uri = format!("/sso/acme-okta/callback?{query}").parse().ok()?;
+        Some(
+            Query::<CallbackParams>::try_from_uri(&uri)
+                .map(|Query(params)| params)
+                .map_err(|rejection| rejection.to_string()),
+        )
+    }
+
+    fn issuer() -> IssuerUrl {
+        IssuerUrl::from_trusted_storage("https://acme.okta.com".to_owned())
+    }
+
+    proptest! {
+        #[test]
+        fn an_arbitrary_callback_query_string_never_panics(query in query_like()) {
+            let _ = extract(&query);
+        }
+
+        #[test]
+        fn callback_parameters_sent_form_encoded_arrive_as_they_were_sent(
+            values in prop::collection::vec(prop::option::of(any::<String>()), 5),
+            junk in prop::option::of(("[a-z]{1,8}", any::<String>())),
+        ) {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in NAMES.iter().zip(&values) {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            if let Some((name, value)) = &junk
+                && !NAMES.contains(&name.as_str())
+            {
+                query.append_pair(name, value);
+            }
+            let query = query.finish();
+            let params = extract(&query)
+                .expect("form encoding makes a URI")
+                .expect("it deserializes");
+            let got =
+                [params.state, params.code, params.iss, params.error, params.error_description];
+            prop_assert_eq!(got.to_vec(), values);
+        }
+
+        #[test]
+        fn an_arbitrary_iss_matches_only_the_flow_issuer(
+            iss in prop::option::of(prop_oneof![
+                any::<String>(),
+                "https://acme\\.okta\\.com/{0,3}",
+                "https://acme\\.okta\\.com[/.a-z]{0,4}",
+            ]),
+            required in any::<bool>(),
+        ) {
+            let verdict = check_response_issuer(iss.as_deref(), &issuer(), required);
+            let matches = match iss.as_deref() {
+                Some(iss) => iss.trim_end_matches('/') == "https://acme.okta.com",
+                None => !required,
+            };
+            prop_assert_eq!(verdict.is_ok(), matches);
+        }
     }
 }

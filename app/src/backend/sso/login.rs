@@ -131,6 +131,7 @@ async fn begin(
     app.flows
         .store(&app.sign_in_db, &authorization.state, flow)
         .await?;
+    metrics::counter!("orgpass_login_starts_total").increment(1);
     Ok(authorization.url)
 }
 

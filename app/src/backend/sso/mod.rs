@@ -99,6 +99,29 @@ impl SsoError {
         }
     }
 
+    /// The variant, as a metric label: a fixed set of words.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::UnknownInstance => "unknown_instance",
+            Self::UnknownFlow => "unknown_flow",
+            Self::FlowMismatch => "flow_mismatch",
+            Self::ProviderDenied { .. } => "provider_denied",
+            Self::IssuerMismatch(_) => "issuer_mismatch",
+            Self::MissingCode => "missing_code",
+            Self::MissingInitiator => "missing_initiator",
+            Self::UnexpectedInitiator => "unexpected_initiator",
+            Self::InvalidClient => "invalid_client",
+            Self::CodeRejected(_) => "code_rejected",
+            Self::InvalidIdToken(_) => "invalid_id_token",
+            Self::OutsideVerifiedDomains(_) => "outside_verified_domains",
+            Self::IssuerNotAllowed(_) => "issuer_not_allowed",
+            Self::ProviderUnavailable(_) => "provider_unavailable",
+            Self::Busy => "busy",
+            Self::Database(_) => "database",
+            Self::Registry(_) => "registry",
+        }
+    }
+
     /// Why, for the org's admins in the audit trail: the detail, with what their Okta said,
     /// on one line and at most 300 characters, since the IdP chose part of it.
     pub fn audit_reason(&self) -> String {

@@ -230,4 +230,173 @@ mod tests {
         assert_eq!(bearer_token("Bearer "), None);
         assert_eq!(bearer_token("Bearerabc"), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value, json};
+
+        use super::super::{RevocationError, RevocationRequest, bearer_token, subject};
+        use crate::backend::registry::{Instance, TokenAuthMethod};
+        use crate::backend::sessions::Subject;
+        use crate::domain::{InstanceId, IssuerUrl, TenantSlug};
+
+        const ISSUER: &str = "https://acme.okta.com";
+
+        fn instance() -> Instance {
+            Instance {
+                id: InstanceId::parse("acme-okta").expect("a valid id"),
+                tenant: TenantSlug::parse("acme").expect("a valid slug"),
+                label: "Acme".to_owned(),
+                issuer: IssuerUrl::from_trusted_storage(ISSUER.to_owned()),
+                client_id: "0oa-client".to_owned(),
+                token_auth_method: TokenAuthMethod::default(),
+                enabled: true,
+                working_secret: None,
+                extra_redirect_uris: Vec::new(),
+                post_logout_uri: None,
+                clock_skew: None,
+                created_at: 0,
+                updated_at: 0,
+            }
+        }
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<String>().prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(any::<String>(), inner, 0..4)
+                        .prop_map(|members| Value::Object(members.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Usually one of `usual` (`Null` here means absent), sometimes any JSON.
+        fn member(usual: Vec<Value>) -> impl Strategy<Value = Option<Value>> {
+            prop_oneof![
+                6 => prop::sample::select(usual)
+                    .prop_map(|value| (!value.is_null()).then_some(value)),
+                1 => Just(Some(Value::Null)),
+                1 => json_value().prop_map(Some),
+            ]
+        }
+
+        /// A body near Okta's: `{"sub_id": {"format", "iss", "sub", "email"}}` with arbitrary
+        /// extra members, or any JSON, or any bytes.
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            let sub_id = (
+                member(vec![
+                    json!("iss_sub"),
+                    json!("email"),
+                    json!("opaque"),
+                    json!("ISS_SUB"),
+                    json!(1),
+                ]),
+                member(vec![
+                    json!(ISSUER),
+                    json!(format!("{ISSUER}//")),
+                    json!("https://evil.example"),
+                    Value::Null,
+                ]),
+                member(vec![json!("00u1ada"), json!(""), Value::Null]),
+                member(vec![json!("ada@acme.com"), json!(""), Value::Null]),
+                prop::collection::btree_map(any::<String>(), json_value(), 0..2),
+            )
+                .prop_map(|(format, iss, sub, email, extra)| {
+                    let mut object: Map<String, Value> = extra.into_iter().collect();
+                    for (name, value) in [
+                        ("format", format),
+                        ("iss", iss),
+                        ("sub", sub),
+                        ("email", email),
+                    ] {
+                        match value {
+                            Some(value) => object.insert(name.to_owned(), value),
+                            None => object.remove(name),
+                        };
+                    }
+                    Value::Object(object)
+                });
+            prop_oneof![
+                6 => (sub_id, prop::option::of(json_value())).prop_map(|(sub_id, other)| {
+                    let mut body = json!({ "sub_id": sub_id });
+                    if let Some(other) = other {
+                        body["other"] = other;
+                    }
+                    body.to_string().into_bytes()
+                }),
+                1 => json_value().prop_map(|value| value.to_string().into_bytes()),
+                1 => prop::collection::vec(any::<u8>(), 0..64),
+            ]
+        }
+
+        /// What `revoke` makes of a body once the token checked out: the subject, or why not.
+        fn read(body: &[u8], instance: &Instance) -> Result<String, String> {
+            let request: RevocationRequest = serde_json::from_slice(body)
+                .map_err(|error| RevocationError::Malformed(error.to_string()).to_string())?;
+            match subject(&request.sub_id, instance) {
+                Ok(Subject::IssuerSubject { issuer, sub }) => Ok(format!("{issuer} {sub}")),
+                Ok(Subject::Email(email)) => Ok(format!("email {email}")),
+                Err(error) => Err(error.to_string()),
+            }
+        }
+
+        /// The subject RFC 9493 and the endpoint's doc comment say this body names, if any.
+        fn named_subject(body: &[u8]) -> Option<String> {
+            let body: Value = serde_json::from_slice(body).ok()?;
+            let sub_id = body.as_object()?.get("sub_id")?.as_object()?;
+            let text = |name: &str| match sub_id.get(name) {
+                None | Some(Value::Null) => Some(None),
+                Some(Value::String(text)) => Some(Some(text.as_str())),
+                Some(_) => None,
+            };
+            let (iss, sub, email) = (text("iss")?, text("sub")?, text("email")?);
+            match sub_id.get("format")?.as_str()? {
+                "iss_sub" if iss?.trim_end_matches('/') == ISSUER => {
+                    Some(format!("{ISSUER} {}", sub?))
+                }
+                "email" => Some(format!("email {}", email?)),
+                _ => None,
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn an_arbitrary_logout_body_never_panics_and_names_a_subject_only_when_well_formed(
+                body in body(),
+            ) {
+                let instance = instance();
+                prop_assert_eq!(read(&body, &instance).ok(), named_subject(&body));
+            }
+
+            #[test]
+            fn an_arbitrary_authorization_header_never_panics_and_yields_only_a_bearer_token(
+                header in prop_oneof![
+                    any::<String>(),
+                    "(?i:bearer)[ \t]{0,2}[A-Za-z0-9._~+/= -]{0,12}",
+                ],
+            ) {
+                if let Some(token) = bearer_token(&header) {
+                    prop_assert!(!token.is_empty() && token.trim() == token, "{:?}", token);
+                    let scheme = header.get(..7);
+                    prop_assert!(scheme.is_some_and(|s| s.eq_ignore_ascii_case("bearer ")));
+                }
+            }
+
+            #[test]
+            fn a_bearer_token_comes_back_as_it_was_sent(
+                scheme in "(?i:bearer)",
+                token in "[A-Za-z0-9._~+/-]{1,40}=*",
+                spaces in "[ ]{0,3}",
+            ) {
+                let header = format!("{scheme} {spaces}{token}{spaces}");
+                prop_assert_eq!(bearer_token(&header), Some(token.as_str()));
+            }
+        }
+    }
 }

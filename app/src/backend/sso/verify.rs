@@ -735,4 +735,563 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        use std::sync::LazyLock;
+
+        use proptest::prelude::*;
+        use serde_json::Map;
+
+        use super::*;
+
+        const ISSUER: &str = "https://acme.okta.example";
+        const CLIENT: &str = "0oa-client";
+
+        static SIGNING: LazyLock<EncodingKey> =
+            LazyLock::new(|| EncodingKey::from_rsa_pem(PEM.as_bytes()).expect("the fixture key"));
+        static KEYS: LazyLock<[Arc<VerificationKey>; 1]> = LazyLock::new(|| [key()]);
+
+        /// Any JSON value, a few levels deep.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_filter_map("finite", |f| {
+                    serde_json::Number::from_f64(f).map(Value::Number)
+                }),
+                any::<String>().prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(any::<String>(), inner, 0..4)
+                        .prop_map(|members| Value::Object(members.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// One member of a JSON object: usually `usual` (`None`: absent), else absent, one of
+        /// `others`, or any JSON at all.
+        fn member(usual: Option<Value>, others: Vec<Value>) -> BoxedStrategy<Option<Value>> {
+            prop_oneof![
+                16 => Just(usual),
+                1 => Just(None),
+                2 => prop::sample::select(others).prop_map(Some),
+                1 => json_value().prop_map(Some),
+            ]
+            .boxed()
+        }
+
+        /// An object of `members` over arbitrary extra members (which the named ones replace).
+        fn object(
+            members: Vec<(&'static str, BoxedStrategy<Option<Value>>)>,
+        ) -> impl Strategy<Value = Value> {
+            let (names, values): (Vec<_>, Vec<_>) = members.into_iter().unzip();
+            let extra = prop::collection::btree_map(any::<String>(), json_value(), 0..3);
+            let padding = prop_oneof![4 => Just(None), 1 => (0usize..3000).prop_map(Some)];
+            (values, extra, padding).prop_map(move |(values, extra, padding)| {
+                let mut object: Map<String, Value> = extra.into_iter().collect();
+                if let Some(length) = padding {
+                    object.insert("padding".to_owned(), Value::from("x".repeat(length)));
+                }
+                for (name, value) in names.iter().zip(values) {
+                    match value {
+                        Some(value) => object.insert((*name).to_owned(), value),
+                        None => object.remove(*name),
+                    };
+                }
+                Value::Object(object)
+            })
+        }
+
+        fn times(usual: Option<i64>) -> BoxedStrategy<Option<Value>> {
+            let others = vec![
+                json!(NOW - 61),
+                json!(NOW - 60),
+                json!(NOW - 59),
+                json!(NOW + 59),
+                json!(NOW + 60),
+                json!(NOW + 61),
+                json!(NOW + 15 * 60),
+                json!(i64::MAX),
+                json!(i64::MIN),
+                json!(u64::MAX),
+                json!(1_800_000_000.5),
+                json!(1.8e9),
+                json!("1800000000"),
+                json!(0),
+                Value::Null,
+            ];
+            member(usual.map(Value::from), others)
+        }
+
+        fn at_hash_of_the_access_token() -> String {
+            URL_SAFE_NO_PAD.encode(&Sha256::digest(b"access")[..16])
+        }
+
+        /// A JOSE header near the acceptable ones: `alg`, `typ`, `kid` (up to 700 bytes, past
+        /// the decoder's stack buffer), rarely `crit` or `enc`, and arbitrary members.
+        fn header() -> impl Strategy<Value = Value> {
+            let rare = |others: Vec<Value>| {
+                prop_oneof![
+                    10 => Just(None),
+                    1 => prop::sample::select(others).prop_map(Some),
+                    1 => json_value().prop_map(Some),
+                ]
+                .boxed()
+            };
+            let kid = prop_oneof![
+                8 => Just(Some(json!("k1"))),
+                2 => Just(None),
+                1 => (0usize..700).prop_map(|n| Some(json!("k".repeat(n)))),
+                1 => prop::sample::select(vec![json!(null), json!(1), json!("k\"1\\é")])
+                    .prop_map(Some),
+            ]
+            .boxed();
+            object(vec![
+                (
+                    "alg",
+                    member(
+                        Some(json!("RS256")),
+                        vec![
+                            json!("none"),
+                            json!("HS256"),
+                            json!("ES256"),
+                            json!("PS256"),
+                            json!("rs256"),
+                            json!(null),
+                        ],
+                    ),
+                ),
+                (
+                    "typ",
+                    prop_oneof![
+                        Just(None),
+                        Just(Some(json!("JWT"))),
+                        Just(Some(json!("global-token-revocation+jwt"))),
+                    ]
+                    .prop_flat_map(|usual| {
+                        member(
+                            usual,
+                            vec![
+                                json!("JWT"),
+                                json!("jwt"),
+                                json!("application/JWT"),
+                                json!("global-token-revocation+jwt"),
+                                json!("application/Global-Token-Revocation+JWT"),
+                                json!("at+jwt"),
+                                json!(null),
+                            ],
+                        )
+                    })
+                    .boxed(),
+                ),
+                ("kid", kid),
+                ("crit", rare(vec![json!(["exp"]), json!(null)])),
+                ("enc", rare(vec![json!("A256GCM"), json!(null)])),
+            ])
+        }
+
+        /// Whether `Jws::parse` must accept this header, from the rules in its doc comment.
+        fn header_is_acceptable(header: &Value, kind: TokenKind) -> bool {
+            let Some(header) = header.as_object() else {
+                return false;
+            };
+            let typ_ok = match (header.get("typ"), kind) {
+                (None, TokenKind::IdToken) => true,
+                (Some(Value::String(typ)), _) => {
+                    let typ = typ.strip_prefix("application/").unwrap_or(typ);
+                    match kind {
+                        TokenKind::IdToken => typ.eq_ignore_ascii_case("jwt"),
+                        TokenKind::GlobalTokenRevocation => {
+                            typ.eq_ignore_ascii_case("global-token-revocation+jwt")
+                        }
+                    }
+                }
+                _ => false,
+            };
+            !header.contains_key("crit")
+                && !header.contains_key("enc")
+                && typ_ok
+                && matches!(
+                    header.get("kid"),
+                    None | Some(Value::Null | Value::String(_))
+                )
+                && header.get("alg") == Some(&json!("RS256"))
+        }
+
+        /// An ID token's claims near the valid ones (those of `token_with`).
+        fn id_claims() -> impl Strategy<Value = Value> {
+            let text = |usual: &str, others: Vec<Value>| member(Some(json!(usual)), others);
+            object(vec![
+                (
+                    "iss",
+                    text(
+                        ISSUER,
+                        vec![
+                            json!(format!("{ISSUER}/")),
+                            json!(format!("{ISSUER}.evil")),
+                            json!(""),
+                            json!(1),
+                        ],
+                    ),
+                ),
+                (
+                    "sub",
+                    text("00u1ada", vec![json!(""), json!(7), json!(null)]),
+                ),
+                (
+                    "aud",
+                    text(
+                        CLIENT,
+                        vec![
+                            json!("other"),
+                            json!([CLIENT]),
+                            json!([CLIENT, "other"]),
+                            json!(["other"]),
+                            json!([]),
+                            json!([CLIENT, 1]),
+                            json!([[CLIENT]]),
+                            json!({ "0": CLIENT }),
+                            json!(null),
+                        ],
+                    ),
+                ),
+                ("iat", times(Some(NOW - 5))),
+                ("exp", times(Some(NOW + 3600))),
+                ("nbf", times(None)),
+                (
+                    "nonce",
+                    text(
+                        "the-nonce",
+                        vec![
+                            json!("the-nonce-2"),
+                            json!("the-nonc"),
+                            json!(""),
+                            json!(null),
+                        ],
+                    ),
+                ),
+                (
+                    "azp",
+                    member(
+                        None,
+                        vec![json!(CLIENT), json!("other"), json!(""), json!(null)],
+                    ),
+                ),
+                (
+                    "at_hash",
+                    member(
+                        None,
+                        vec![
+                            json!(at_hash_of_the_access_token()),
+                            json!(format!("{}==", at_hash_of_the_access_token())),
+                            json!(format!("{}A", at_hash_of_the_access_token())),
+                            json!(URL_SAFE_NO_PAD.encode(Sha256::digest(b"access"))),
+                            json!("AAAAAAAAAAAAAAAAAAAAAA"),
+                            json!(""),
+                            json!(null),
+                        ],
+                    ),
+                ),
+                (
+                    "name",
+                    member(None, vec![json!("Ada"), json!(null), json!(["Ada"])]),
+                ),
+                (
+                    "email",
+                    member(None, vec![json!("ada@acme.example"), json!(null), json!(1)]),
+                ),
+            ])
+        }
+
+        /// A Universal Logout token's claims near the valid ones (`revocation_token_with`).
+        fn revocation_claims() -> impl Strategy<Value = Value> {
+            let text = |usual: &str, others: Vec<Value>| member(Some(json!(usual)), others);
+            object(vec![
+                (
+                    "iss",
+                    text(ISSUER, vec![json!(format!("{ISSUER}.evil")), json!(null)]),
+                ),
+                (
+                    "sub",
+                    text(CLIENT, vec![json!("0oa-other"), json!(""), json!(null)]),
+                ),
+                (
+                    "aud",
+                    text(
+                        ENDPOINT,
+                        vec![
+                            json!([ENDPOINT]),
+                            json!([ENDPOINT, "other"]),
+                            json!(format!("{ENDPOINT}x")),
+                            json!([]),
+                            json!(null),
+                        ],
+                    ),
+                ),
+                (
+                    "jti",
+                    text(
+                        "jti-1",
+                        vec![
+                            json!(""),
+                            json!("j".repeat(256)),
+                            json!("j".repeat(257)),
+                            json!(1),
+                        ],
+                    ),
+                ),
+                ("iat", times(Some(NOW - 5))),
+                ("nbf", times(Some(NOW - 305))),
+                ("exp", times(Some(NOW + 295))),
+            ])
+        }
+
+        /// A member that may be absent or `null` (`Some(None)`), else must have the type `get`
+        /// reads; `None`: it has another type, which fails deserialization.
+        fn optional<'v, T>(
+            value: Option<&'v Value>,
+            get: impl Fn(&'v Value) -> Option<T>,
+        ) -> Option<Option<T>> {
+            match value {
+                None | Some(Value::Null) => Some(None),
+                Some(value) => get(value).map(Some),
+            }
+        }
+
+        fn audience(value: &Value) -> Option<Vec<&str>> {
+            match value {
+                Value::String(one) => Some(vec![one.as_str()]),
+                Value::Array(all) => all.iter().map(Value::as_str).collect(),
+                _ => None,
+            }
+        }
+
+        /// Whether an ID token with these claims must be accepted: OpenID Connect Core
+        /// §3.1.3.7 as `expected()` and `Claim::ID_TOKEN` put it, read off the JSON.
+        fn id_token_is_valid(claims: &Value) -> bool {
+            let leeway = 60;
+            let verdict = || -> Option<bool> {
+                let claims = claims.as_object()?;
+                let iss = claims.get("iss")?.as_str()?;
+                let sub = claims.get("sub")?.as_str()?;
+                let aud = audience(claims.get("aud")?)?;
+                let exp = claims.get("exp")?.as_i64()?;
+                let iat = claims.get("iat")?.as_i64()?;
+                let nbf = optional(claims.get("nbf"), Value::as_i64)?;
+                let nonce = optional(claims.get("nonce"), Value::as_str)?;
+                let azp = optional(claims.get("azp"), Value::as_str)?;
+                let at_hash = optional(claims.get("at_hash"), Value::as_str)?;
+                optional(claims.get("name"), Value::as_str)?;
+                optional(claims.get("email"), Value::as_str)?;
+                Some(
+                    iss == ISSUER
+                        && aud.contains(&CLIENT)
+                        && !sub.is_empty()
+                        && exp.saturating_add(leeway) > NOW
+                        && nbf.is_none_or(|nbf| nbf <= NOW + leeway)
+                        && iat <= NOW + leeway
+                        && (azp == Some(CLIENT) || (azp.is_none() && aud.len() == 1))
+                        && nonce == Some("the-nonce")
+                        && at_hash.is_none_or(|hash| hash == at_hash_of_the_access_token()),
+                )
+            };
+            verdict().unwrap_or(false)
+        }
+
+        /// Whether a Universal Logout token with these claims must be accepted, as
+        /// `revocation_expected()` and `verify_revocation_token`'s doc comment put it.
+        fn revocation_is_valid(claims: &Value) -> bool {
+            let leeway = 60;
+            let verdict = || -> Option<bool> {
+                let claims = claims.as_object()?;
+                let iss = claims.get("iss")?.as_str()?;
+                let sub = claims.get("sub")?.as_str()?;
+                let aud = audience(claims.get("aud")?)?;
+                let iat = claims.get("iat")?.as_i64()?;
+                let exp = claims.get("exp")?.as_i64()?;
+                let nbf = optional(claims.get("nbf"), Value::as_i64)?;
+                let jti = claims.get("jti")?.as_str()?;
+                Some(
+                    iss == ISSUER
+                        && sub == CLIENT
+                        && aud.contains(&ENDPOINT)
+                        && exp.saturating_add(leeway) > NOW
+                        && iat <= NOW + leeway
+                        && nbf.is_none_or(|nbf| nbf <= NOW + leeway)
+                        && exp.saturating_sub(iat) <= MAX_REVOCATION_LIFETIME_SECS
+                        && !jti.is_empty()
+                        && jti.len() <= 256,
+                )
+            };
+            verdict().unwrap_or(false)
+        }
+
+        /// `header.payload.signature` with each part base64url-encoded.
+        fn compact(header: &[u8], payload: &[u8], signature: &[u8]) -> String {
+            format!(
+                "{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(header),
+                URL_SAFE_NO_PAD.encode(payload),
+                URL_SAFE_NO_PAD.encode(signature)
+            )
+        }
+
+        /// A token signed with the fixture key, whatever its header and payload bytes.
+        fn signed(header: &Value, payload: &[u8]) -> String {
+            let message = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(payload)
+            );
+            let signature =
+                jsonwebtoken::crypto::sign(message.as_bytes(), &SIGNING, Algorithm::RS256)
+                    .expect("the fixture key signs");
+            format!("{message}.{signature}")
+        }
+
+        /// Either the JSON of `claims` or arbitrary bytes (which are rarely JSON).
+        fn payload(claims: impl Strategy<Value = Value>) -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                6 => claims.prop_map(|claims| claims.to_string().into_bytes()),
+                1 => json_value().prop_map(|value| value.to_string().into_bytes()),
+                1 => prop::collection::vec(any::<u8>(), 0..64),
+            ]
+        }
+
+        fn json_of(bytes: &[u8]) -> Value {
+            serde_json::from_slice(bytes).unwrap_or(Value::Null)
+        }
+
+        fn is_refused<T>(verdict: &Result<T, Invalid>) -> bool {
+            verdict.is_err()
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_as_a_token_never_panics_and_is_refused(
+                token in prop_oneof![
+                    any::<String>(),
+                    "[A-Za-z0-9_=+/.-]{0,80}",
+                    "e[A-Za-z0-9_-]{0,30}\\.[A-Za-z0-9_-]{0,30}\\.[A-Za-z0-9_-]{0,30}",
+                ],
+            ) {
+                for kind in [TokenKind::IdToken, TokenKind::GlobalTokenRevocation] {
+                    if let Ok(jws) = Jws::parse(&token, kind, ALGORITHMS) {
+                        prop_assert_eq!(token.matches('.').count(), 2);
+                        prop_assert_eq!(jws.alg, Algorithm::RS256);
+                        prop_assert!(is_refused(&verify_id_token(&jws, &*KEYS, &expected())));
+                        prop_assert!(is_refused(&verify_revocation_token(
+                            &jws,
+                            &*KEYS,
+                            &revocation_expected()
+                        )));
+                    }
+                }
+            }
+
+            #[test]
+            fn an_arbitrary_three_part_token_is_parsed_by_the_header_rules_and_refused_unsigned(
+                header in prop_oneof![
+                    4 => header().prop_map(|header| header.to_string().into_bytes()),
+                    1 => json_value().prop_map(|value| value.to_string().into_bytes()),
+                    1 => prop::collection::vec(any::<u8>(), 0..64),
+                ],
+                payload in payload(id_claims()),
+                signature in prop::collection::vec(any::<u8>(), 0..300),
+                extra_dots in prop_oneof![6 => Just(0usize), 1 => 1usize..3],
+            ) {
+                let mut token = compact(&header, &payload, &signature);
+                if extra_dots > 0 {
+                    token.push_str(&".e30".repeat(extra_dots));
+                }
+                for kind in [TokenKind::IdToken, TokenKind::GlobalTokenRevocation] {
+                    let parsed = Jws::parse(&token, kind, ALGORITHMS);
+                    let acceptable =
+                        extra_dots == 0 && header_is_acceptable(&json_of(&header), kind);
+                    prop_assert_eq!(parsed.is_ok(), acceptable, "{:?} {:?}", kind, parsed);
+                    if let Ok(jws) = parsed {
+                        prop_assert_eq!(
+                            verify_id_token(&jws, &*KEYS, &expected()).unwrap_err(),
+                            Invalid::Signature
+                        );
+                        prop_assert_eq!(
+                            verify_revocation_token(&jws, &*KEYS, &revocation_expected())
+                                .unwrap_err(),
+                            Invalid::Signature
+                        );
+                    }
+                }
+            }
+
+            #[test]
+            fn a_token_in_non_canonical_base64_never_panics_and_is_refused(
+                header in header(),
+                payload in payload(id_claims()),
+                padding in prop::sample::select(vec!["=", "==", "A", "AB", "+", "/", " ", "%3D"]),
+                part in 0usize..3,
+            ) {
+                let token = signed(&header, &payload);
+                let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+                parts[part].push_str(padding);
+                let token = parts.join(".");
+                for kind in [TokenKind::IdToken, TokenKind::GlobalTokenRevocation] {
+                    if let Ok(jws) = Jws::parse(&token, kind, ALGORITHMS) {
+                        prop_assert!(is_refused(&verify_id_token(&jws, &*KEYS, &expected())));
+                        prop_assert!(is_refused(&verify_revocation_token(
+                            &jws,
+                            &*KEYS,
+                            &revocation_expected()
+                        )));
+                    }
+                }
+            }
+
+            #[test]
+            fn a_signed_id_token_of_arbitrary_claims_is_accepted_exactly_when_every_claim_is_valid(
+                payload in payload(id_claims()),
+            ) {
+                let token = signed(&json!({ "alg": "RS256", "typ": "JWT", "kid": "k1" }), &payload);
+                let jws = Jws::parse(&token, TokenKind::IdToken, ALGORITHMS)
+                    .expect("a good header");
+                let verdict = verify_id_token(&jws, &*KEYS, &expected());
+                prop_assert_eq!(
+                    verdict.is_ok(),
+                    id_token_is_valid(&json_of(&payload)),
+                    "{:?} for {}",
+                    verdict,
+                    String::from_utf8_lossy(&payload)
+                );
+                if let Ok(claims) = verdict {
+                    prop_assert!(!claims.sub.is_empty());
+                }
+                // The same claims as a Universal Logout token: its header says it is not one.
+                let as_logout = Jws::parse(&token, TokenKind::GlobalTokenRevocation, ALGORITHMS);
+                prop_assert!(as_logout.is_err());
+            }
+
+            #[test]
+            fn a_signed_logout_token_is_accepted_exactly_when_every_claim_is_valid(
+                payload in payload(revocation_claims()),
+            ) {
+                let header = json!({ "alg": "RS256", "typ": "global-token-revocation+jwt" });
+                let token = signed(&header, &payload);
+                let jws = Jws::parse(&token, TokenKind::GlobalTokenRevocation, ALGORITHMS)
+                    .expect("a good header");
+                let verdict = verify_revocation_token(&jws, &*KEYS, &revocation_expected());
+                prop_assert_eq!(
+                    verdict.is_ok(),
+                    revocation_is_valid(&json_of(&payload)),
+                    "{:?} for {}",
+                    verdict,
+                    String::from_utf8_lossy(&payload)
+                );
+                // Never an ID token, whatever it says.
+                prop_assert!(Jws::parse(&token, TokenKind::IdToken, ALGORITHMS).is_err());
+            }
+        }
+    }
 }

@@ -131,6 +131,11 @@ pub struct AppConfig {
     pub idp_timeout_secs: u64,
     /// How long the simulator's authorization codes stay redeemable.
     pub code_ttl_secs: u64,
+    /// `ORGPASS_RATE_LIMIT_PER_MINUTE` (0: off, as every other test comes from 127.0.0.1).
+    pub rate_limit_per_minute: u32,
+    /// `ORGPASS_TRUSTED_PROXIES`: with 127.0.0.1 here, a test names its client in
+    /// `X-Forwarded-For`.
+    pub trusted_proxies: &'static [&'static str],
 }
 
 impl Default for AppConfig {
@@ -143,6 +148,8 @@ impl Default for AppConfig {
             registration: Registration::OneByOne,
             idp_timeout_secs: 5,
             code_ttl_secs: 60,
+            rate_limit_per_minute: 0,
+            trusted_proxies: &[],
         }
     }
 }
@@ -189,6 +196,9 @@ pub fn dev_serve_args() -> ServeArgs {
         idp_timeout_secs: 5,
         dns: DnsArgs { dns_server: None },
         trusted_proxies: Vec::new(),
+        metrics_listen: None,
+        // Every test comes from 127.0.0.1; the rate limits have tests of their own.
+        rate_limit_per_minute: 0,
     }
 }
 
@@ -293,6 +303,12 @@ pub async fn spawn_app_with(config: AppConfig) -> TestApp {
         public_url: config.public_url,
         insecure_dev_cookies: config.insecure_dev_cookies,
         idp_timeout_secs: config.idp_timeout_secs,
+        rate_limit_per_minute: config.rate_limit_per_minute,
+        trusted_proxies: config
+            .trusted_proxies
+            .iter()
+            .map(|proxy| proxy.parse().expect("a trusted proxy network"))
+            .collect(),
         dns: DnsArgs {
             dns_server: Some(SocketAddr::from(([127, 0, 0, 1], dns_port))),
         },

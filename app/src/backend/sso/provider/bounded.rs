@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Instant;
 
 use url::Url;
 
@@ -19,6 +20,16 @@ pub const MAX_BODY: usize = 256 * 1024;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct IdpHttpError(pub String);
+
+/// Counts one request to an identity provider of `kind` (`discovery`, `keys`, `token`,
+/// `userinfo`) and how long it took.
+pub(super) fn observe<T, E>(kind: &'static str, started: Instant, outcome: &Result<T, E>) {
+    let outcome = if outcome.is_ok() { "ok" } else { "error" };
+    metrics::counter!("orgpass_idp_requests_total", "kind" => kind, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("orgpass_idp_request_duration_seconds", "kind" => kind)
+        .record(started.elapsed());
+}
 
 /// The body of `response`, refused once it passes [`MAX_BODY`].
 pub(super) async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
@@ -76,7 +87,12 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient<'_> {
     >;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
-        Box::pin(send(self.0, request))
+        Box::pin(async move {
+            let started = Instant::now();
+            let answer = send(self.0, request).await;
+            observe("token", started, &answer);
+            answer
+        })
     }
 }
 
@@ -120,7 +136,13 @@ mod tests {
         ] {
             assert!(is_json(json), "{json}");
         }
-        for other in ["", "text/html", "application/jwt", "text/json", "application/jsonx"] {
+        for other in [
+            "",
+            "text/html",
+            "application/jwt",
+            "text/json",
+            "application/jsonx",
+        ] {
             assert!(!is_json(other), "{other}");
         }
     }
@@ -128,7 +150,10 @@ mod tests {
     #[test]
     fn only_endpoints_on_the_issuers_own_origin_are_accepted() {
         let issuer = IssuerUrl::from_trusted_storage("https://acme.okta.com".to_owned());
-        assert!(on_issuer_origin(&issuer, "https://acme.okta.com/oauth2/v1/keys"));
+        assert!(on_issuer_origin(
+            &issuer,
+            "https://acme.okta.com/oauth2/v1/keys"
+        ));
         for elsewhere in [
             "http://169.254.169.254/latest/meta-data",
             "https://globex.okta.com/oauth2/v1/keys",
@@ -138,6 +163,48 @@ mod tests {
             "not a url",
         ] {
             assert!(!on_issuer_origin(&issuer, elsewhere), "{elsewhere}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn an_arbitrary_content_type_never_panics_and_json_means_an_application_type(
+                content_type in prop_oneof![
+                    any::<String>(),
+                    "(?i:application|text)/[a-z+-]{0,12}(json)?(; *charset=[a-z0-9-]{0,8})?",
+                ],
+            ) {
+                if is_json(&content_type) {
+                    let essence = content_type.split(';').next().unwrap_or_default().trim();
+                    prop_assert!(essence.to_ascii_lowercase().starts_with("application/"));
+                    prop_assert!(essence.to_ascii_lowercase().ends_with("json"));
+                }
+            }
+
+            #[test]
+            fn an_arbitrary_endpoint_is_on_the_issuers_origin_only_with_its_scheme_host_and_port(
+                endpoint in prop_oneof![
+                    any::<String>(),
+                    concat!(
+                        "(https?|HTTPS|javascript|data|file):(//)?(user@)?",
+                        "(acme\\.okta\\.com|ACME\\.okta\\.com|acme\\.okta\\.com\\.evil|",
+                        "169\\.254\\.169\\.254|\\[::1\\])?(:(443|8443|))?(/[a-z%.]{0,6}){0,3}",
+                    ),
+                ],
+            ) {
+                let issuer = IssuerUrl::from_trusted_storage("https://acme.okta.com".to_owned());
+                if on_issuer_origin(&issuer, &endpoint) {
+                    let url = Url::parse(&endpoint).expect("an accepted endpoint is a URL");
+                    prop_assert_eq!(url.scheme(), "https");
+                    prop_assert_eq!(url.host_str(), Some("acme.okta.com"));
+                    prop_assert_eq!(url.port_or_known_default(), Some(443));
+                }
+            }
         }
     }
 }

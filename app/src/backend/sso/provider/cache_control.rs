@@ -5,8 +5,20 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-/// GETs a JSON document; returns it with its reuse lifetime ([`ttl`]).
+/// GETs a JSON document (`kind`: `discovery` or `keys`, for the metrics); returns it with its
+/// reuse lifetime ([`ttl`]).
 pub(super) async fn fetch_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    kind: &'static str,
+) -> Result<(T, Duration), String> {
+    let started = std::time::Instant::now();
+    let fetched = fetch(http, url).await;
+    super::bounded::observe(kind, started, &fetched);
+    fetched
+}
+
+async fn fetch<T: DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
 ) -> Result<(T, Duration), String> {
@@ -77,5 +89,33 @@ mod tests {
         assert_eq!(ttl(Some("no-store")), MIN_TTL);
         assert_eq!(ttl(None), MIN_TTL);
         assert_eq!(ttl(Some("max-age=soon")), MIN_TTL);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn an_arbitrary_cache_control_header_never_panics_and_gives_a_bounded_lifetime(
+                header in prop_oneof![
+                    any::<String>(),
+                    concat!(
+                        "((max-age|MAX-AGE|no-cache|no-store|public|s-maxage)",
+                        " *(= *\"?[0-9+-]{0,22}\"?)?[, ]{0,2}){0,4}",
+                    ),
+                ],
+            ) {
+                prop_assert!((MIN_TTL..=MAX_TTL).contains(&ttl(Some(&header))));
+            }
+
+            #[test]
+            fn max_age_alone_is_the_lifetime_within_bounds(seconds in any::<u64>()) {
+                let expected = Duration::from_secs(seconds).clamp(MIN_TTL, MAX_TTL);
+                prop_assert_eq!(ttl(Some(&format!("max-age={seconds}"))), expected);
+                prop_assert_eq!(ttl(Some(&format!("public, max-age=\"{seconds}\""))), expected);
+            }
+        }
     }
 }

@@ -221,7 +221,8 @@ async fn discover(
     issuer: &IssuerUrl,
 ) -> Result<(Metadata, Duration), String> {
     let url = format!("{issuer}/.well-known/openid-configuration");
-    let (metadata, ttl): (Metadata, Duration) = cache_control::fetch_json(http, &url).await?;
+    let (metadata, ttl): (Metadata, Duration) =
+        cache_control::fetch_json(http, &url, "discovery").await?;
     if metadata.issuer().as_str().trim_end_matches('/') != issuer.as_str() {
         return Err(format!(
             "the document names issuer {}",
@@ -253,15 +254,16 @@ pub(super) fn endpoints_on_issuer_origin(
         ("jwks_uri", Some(metadata.jwks_uri().as_str())),
         (
             "end_session_endpoint",
-            metadata.additional_metadata().end_session_endpoint.as_deref(),
+            metadata
+                .additional_metadata()
+                .end_session_endpoint
+                .as_deref(),
         ),
     ];
     match endpoints.into_iter().find(|(_, endpoint)| {
         endpoint.is_some_and(|endpoint| !bounded::on_issuer_origin(issuer, endpoint))
     }) {
-        Some((name, _)) => Err(format!(
-            "the document's {name} is not on the issuer's host"
-        )),
+        Some((name, _)) => Err(format!("the document's {name} is not on the issuer's host")),
         None => Ok(()),
     }
 }
@@ -313,4 +315,110 @@ pub(super) fn client(
     )
     .set_redirect_uri(redirect)
     .set_auth_type(auth_type))
+}
+
+#[cfg(test)]
+mod properties {
+    use std::sync::{Arc, LazyLock};
+    use std::time::Duration;
+
+    use jsonwebtoken::Algorithm;
+    use proptest::prelude::*;
+    use url::Url;
+
+    use super::super::Provider;
+    use super::super::cache_control::{MAX_TTL, MIN_TTL};
+    use super::super::test_idp::{RawIdp, answer_bytes, discovery_document, with_base};
+    use super::{ProviderDirectory, discover, signing_algorithms};
+    use crate::backend::registry::{Instance, InstanceCredentials, TokenAuthMethod};
+    use crate::domain::{ClientSecret, InstanceId, IssuerPolicy, IssuerUrl, TenantSlug};
+
+    const PATH: &str = "/.well-known/openid-configuration";
+
+    fn credentials(issuer: &IssuerUrl) -> InstanceCredentials {
+        InstanceCredentials {
+            instance: Instance {
+                id: InstanceId::parse("acme-okta").expect("a valid id"),
+                tenant: TenantSlug::parse("acme").expect("a valid slug"),
+                label: "Acme".to_owned(),
+                issuer: issuer.clone(),
+                client_id: "0oa-client".to_owned(),
+                token_auth_method: TokenAuthMethod::default(),
+                enabled: true,
+                working_secret: None,
+                extra_redirect_uris: Vec::new(),
+                post_logout_uri: None,
+                clock_skew: None,
+                created_at: 0,
+                updated_at: 0,
+            },
+            client_secret: ClientSecret::new("s3cr3t".to_owned()).expect("a secret"),
+            next_secret: None,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn an_arbitrary_discovery_answer_never_panics_and_an_accepted_one_keeps_to_the_issuer(
+            answer in answer_bytes(discovery_document()),
+            login_hint in any::<String>(),
+        ) {
+            static IDP: LazyLock<RawIdp> = LazyLock::new(RawIdp::start);
+            static DIRECTORY: LazyLock<ProviderDirectory> = LazyLock::new(|| {
+                ProviderDirectory::new(Duration::from_secs(10), IssuerPolicy::default())
+                    .expect("a directory")
+            });
+            IDP.serve(PATH, with_base(&answer, &IDP.base));
+            let issuer = IssuerUrl::from_trusted_storage(IDP.base.clone());
+            let Ok((metadata, ttl)) = IDP.block_on(discover(&IDP.http, &issuer)) else {
+                return Ok(());
+            };
+            let origin = Url::parse(issuer.as_str()).expect("a URL").origin();
+            let on_issuer = |endpoint: &str| {
+                Url::parse(endpoint).is_ok_and(|endpoint| endpoint.origin() == origin)
+            };
+            prop_assert!((MIN_TTL..=MAX_TTL).contains(&ttl));
+            prop_assert_eq!(metadata.issuer().as_str().trim_end_matches('/'), issuer.as_str());
+            prop_assert!(on_issuer(metadata.authorization_endpoint().as_str()));
+            prop_assert!(on_issuer(metadata.jwks_uri().as_str()));
+            prop_assert!(metadata.token_endpoint().is_none_or(|url| on_issuer(url.as_str())));
+            prop_assert!(metadata.userinfo_endpoint().is_none_or(|url| on_issuer(url.as_str())));
+            let algorithms = signing_algorithms(&metadata);
+            prop_assert!(!algorithms.is_empty());
+            let accepted = [Algorithm::RS256, Algorithm::ES256, Algorithm::PS256];
+            prop_assert!(algorithms.iter().all(|alg| accepted.contains(alg)));
+
+            // What the rest of a sign-in builds from the document.
+            let provider = Provider::new(&DIRECTORY, issuer.clone(), Arc::new(metadata));
+            let _ = provider.requires_response_iss();
+            let credentials = credentials(&issuer);
+            let redirect = "https://orgpass.example.com/sso/acme-okta/callback".to_owned();
+            let authorization = provider
+                .authorize_url(&credentials, redirect, Some(&login_hint))
+                .expect("an authorization URL");
+            let url = Url::parse(&authorization.url).expect("a URL");
+            prop_assert!(on_issuer(url.as_str()));
+            let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+            for (name, value) in [
+                ("state", authorization.state.as_str()),
+                ("nonce", authorization.nonce.as_str()),
+                ("code_challenge_method", "S256"),
+                ("login_hint", login_hint.as_str()),
+            ] {
+                prop_assert!(
+                    query.iter().any(|(n, v)| n == name && v == value),
+                    "{} missing from {}",
+                    name,
+                    url
+                );
+            }
+            if let Some(end_session) =
+                provider.end_session_url(Some("id-token"), "https://orgpass.example.com/", "st")
+            {
+                let url = Url::parse(&end_session).expect("a URL");
+                prop_assert!(on_issuer(url.as_str()), "{}", url);
+                prop_assert!(url.query_pairs().any(|(n, v)| n == "state" && v == "st"));
+            }
+        }
+    }
 }

@@ -221,8 +221,10 @@ impl KeyCache {
                 .last_forced
                 .is_some_and(|at| at.elapsed() < REFETCH_COOLDOWN);
             if recently_unknown || cooling_down {
+                metrics::counter!("orgpass_key_refetch_refusals_total").increment(1);
                 return Err(KeyError::Unknown(kid.map(str::to_owned)));
             }
+            metrics::counter!("orgpass_key_refetches_total").increment(1);
             state.last_forced = Some(Instant::now());
         }
         let set = match fetch(&self.http, jwks_uri).await {
@@ -311,7 +313,8 @@ impl KeyCache {
 }
 
 async fn fetch(http: &reqwest::Client, jwks_uri: &str) -> Result<KeySet, String> {
-    let (body, ttl): (serde_json::Value, _) = cache_control::fetch_json(http, jwks_uri).await?;
+    let (body, ttl): (serde_json::Value, _) =
+        cache_control::fetch_json(http, jwks_uri, "keys").await?;
     let keys = body
         .get("keys")
         .and_then(serde_json::Value::as_array)
@@ -936,5 +939,82 @@ mod tests {
             "{} fetches for 50 lookups",
             server.hits()
         );
+    }
+
+    mod properties {
+        use std::sync::LazyLock;
+
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use jsonwebtoken::AlgorithmFamily;
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::super::super::test_idp::{self, RawIdp, any_jwk};
+        use super::super::{Algorithm, fetch};
+        use super::{K1, jwk};
+
+        const ALGORITHMS: [Algorithm; 6] = [
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::EdDSA,
+        ];
+
+        fn key_set_answer() -> impl Strategy<Value = Vec<u8>> {
+            test_idp::key_set_answer(jwk(K1)["n"].clone())
+        }
+
+        proptest! {
+            #[test]
+            fn an_arbitrary_key_set_answer_never_panics_and_yields_only_signature_keys(
+                answer in key_set_answer(),
+                signature in prop::collection::vec(any::<u8>(), 0..300),
+            ) {
+                static IDP: LazyLock<RawIdp> = LazyLock::new(RawIdp::start);
+                IDP.serve("/keys", answer.clone());
+                let fetched = IDP.block_on(fetch(&IDP.http, &format!("{}/keys", IDP.base)));
+                let published = serde_json::from_slice::<Value>(&answer)
+                    .ok()
+                    .and_then(|document| document.get("keys")?.as_array().map(Vec::len));
+                prop_assert_eq!(fetched.is_ok(), published.is_some());
+                let Ok(set) = fetched else { return Ok(()) };
+                prop_assert!(set.keys.len() <= published.unwrap_or_default());
+                let signature = URL_SAFE_NO_PAD.encode(&signature);
+                for key in &set.keys {
+                    prop_assert!(key.key.family() != AlgorithmFamily::Hmac);
+                    for alg in ALGORITHMS {
+                        let fits = key.fits(alg);
+                        prop_assert!(!fits || key.alg.is_none_or(|pinned| pinned == alg));
+                        if fits {
+                            // A key from outside and a signature from outside: no panic, no
+                            // success.
+                            let verified =
+                                jsonwebtoken::crypto::verify(&signature, b"e30.e30", &key.key, alg);
+                            prop_assert!(!matches!(verified, Ok(true)));
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn junk_keys_around_a_good_one_never_hide_it(
+                junk in prop::collection::vec(any_jwk(jwk(K1)["n"].clone()), 0..5),
+                at in any::<prop::sample::Index>(),
+            ) {
+                static IDP: LazyLock<RawIdp> = LazyLock::new(RawIdp::start);
+                let mut keys = junk;
+                keys.insert(at.index(keys.len() + 1), jwk(K1));
+                IDP.serve("/keys", json!({ "keys": keys }).to_string().into_bytes());
+                let set = IDP
+                    .block_on(fetch(&IDP.http, &format!("{}/keys", IDP.base)))
+                    .expect("a key set");
+                prop_assert!(
+                    set.matching(Some("k1")).iter().any(|key| key.fits(Algorithm::RS256))
+                );
+            }
+        }
     }
 }

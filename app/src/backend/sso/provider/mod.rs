@@ -8,6 +8,8 @@ mod cache_control;
 pub mod directory;
 pub mod keys;
 pub mod probe;
+#[cfg(test)]
+mod test_idp;
 
 use std::sync::Arc;
 
@@ -256,29 +258,32 @@ impl<'d> Provider<'d> {
         let Some(endpoint) = self.metadata.userinfo_endpoint() else {
             return Ok(None);
         };
+        let started = std::time::Instant::now();
+        let fetched = self
+            .fetch_userinfo(endpoint.url().as_str(), access_token)
+            .await;
+        bounded::observe("userinfo", started, &fetched);
+        let body = fetched.map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
+        let info = serde_json::from_slice(&body)
+            .map_err(|e| SsoError::InvalidIdToken(format!("malformed userinfo response: {e}")))?;
+        Ok(Some(info))
+    }
+
+    async fn fetch_userinfo(&self, endpoint: &str, access_token: &str) -> Result<Vec<u8>, String> {
         let response = self
             .directory
             .http()
-            .get(endpoint.url().as_str())
+            .get(endpoint)
             .bearer_auth(access_token)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
+            .map_err(|e| e.to_string())?;
         if !response.status().is_success() {
-            return Err(SsoError::ProviderUnavailable(format!(
-                "userinfo: HTTP {}",
-                response.status()
-            )));
+            return Err(format!("HTTP {}", response.status()));
         }
-        bounded::require_json(&response)
-            .map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
-        let body = bounded::read_body(response)
-            .await
-            .map_err(|e| SsoError::ProviderUnavailable(format!("userinfo: {e}")))?;
-        let info = serde_json::from_slice(&body)
-            .map_err(|e| SsoError::InvalidIdToken(format!("malformed userinfo response: {e}")))?;
-        Ok(Some(info))
+        bounded::require_json(&response)?;
+        bounded::read_body(response).await
     }
 
     /// RP-initiated logout at this issuer: its `end_session_endpoint` with `id_token_hint`,

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::cache_control::fetch_json;
 use super::directory::{
-    Metadata, ProviderDirectory, accepted_algorithms, endpoints_on_issuer_origin, signing_algorithms,
+    Metadata, ProviderDirectory, accepted_algorithms, endpoints_on_issuer_origin,
+    signing_algorithms,
 };
 use super::keys::VerificationKey;
 use crate::domain::IssuerUrl;
@@ -39,7 +40,7 @@ const USABLE: &str = "Signing keys usable";
 pub async fn test_connection(directory: &ProviderDirectory, issuer: &IssuerUrl) -> Vec<Check> {
     let mut report = Report::default();
     let url = format!("{issuer}/.well-known/openid-configuration");
-    let metadata = match fetch_json::<Metadata>(directory.http(), &url).await {
+    let metadata = match fetch_json::<Metadata>(directory.http(), &url, "discovery").await {
         Ok((metadata, _)) => {
             report.pass(DISCOVERY, url);
             metadata
@@ -76,7 +77,7 @@ pub async fn test_connection(directory: &ProviderDirectory, issuer: &IssuerUrl) 
     }
     report.pass(ALGORITHMS, names(&algorithms));
     let jwks_uri = metadata.jwks_uri().url().as_str().to_owned();
-    let keys = match fetch_json::<serde_json::Value>(directory.http(), &jwks_uri).await {
+    let keys = match fetch_json::<serde_json::Value>(directory.http(), &jwks_uri, "keys").await {
         Ok((body, _)) => {
             report.pass(KEYS, jwks_uri.clone());
             body.get("keys")
@@ -158,4 +159,51 @@ fn clip(text: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(300)
         .collect()
+}
+
+#[cfg(test)]
+mod properties {
+    use std::sync::LazyLock;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::super::test_idp::{
+        RawIdp, answer_bytes, discovery_document, key_set_answer, with_base,
+    };
+    use super::{
+        ALGORITHMS, DISCOVERY, ISSUER, KEYS, Outcome, ProviderDirectory, USABLE, test_connection,
+    };
+    use crate::domain::{IssuerPolicy, IssuerUrl};
+
+    proptest! {
+        #[test]
+        fn test_connection_of_arbitrary_answers_never_panics_and_reports_five_lines_in_order(
+            discovery in answer_bytes(discovery_document()),
+            keys in key_set_answer(serde_json::Value::from("AQAB")),
+        ) {
+            static IDP: LazyLock<RawIdp> = LazyLock::new(RawIdp::start);
+            static DIRECTORY: LazyLock<ProviderDirectory> = LazyLock::new(|| {
+                ProviderDirectory::new(Duration::from_secs(10), IssuerPolicy::default())
+                    .expect("a directory")
+            });
+            IDP.serve("/.well-known/openid-configuration", with_base(&discovery, &IDP.base));
+            IDP.serve("/keys", keys);
+            let issuer = IssuerUrl::from_trusted_storage(IDP.base.clone());
+            let checks = IDP.block_on(test_connection(&DIRECTORY, &issuer));
+            let names: Vec<_> = checks.iter().map(|check| check.name).collect();
+            prop_assert_eq!(names, vec![DISCOVERY, ISSUER, ALGORITHMS, KEYS, USABLE]);
+            // Passed checks, then at most one failure, then only skipped ones.
+            let outcomes: Vec<_> = checks.iter().map(|check| check.outcome).collect();
+            let passed = outcomes.iter().take_while(|o| **o == Outcome::Passed).count();
+            if passed < outcomes.len() {
+                prop_assert_eq!(outcomes[passed], Outcome::Failed);
+                prop_assert!(outcomes[passed + 1..].iter().all(|o| *o == Outcome::Skipped));
+            }
+            for check in checks.iter().filter(|check| check.outcome == Outcome::Failed) {
+                prop_assert!(check.detail.chars().count() <= 300, "{}", check.detail);
+                prop_assert!(!check.detail.chars().any(char::is_control), "{}", check.detail);
+            }
+        }
+    }
 }

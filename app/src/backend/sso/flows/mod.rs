@@ -7,7 +7,8 @@
 //! break sign-ins in progress. Replicas (PostgreSQL) keep them in the shared table, because a
 //! callback may reach another replica than the login start.
 
-use std::collections::HashMap;
+mod memory;
+
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sqlx::{Any, AnyConnection, Executor, Row};
@@ -15,6 +16,7 @@ use sqlx::{Any, AnyConnection, Executor, Row};
 use super::super::db::{Db, SignInDb, is_sqlite, now};
 use super::super::tokens::digest;
 use crate::domain::{InstanceId, IssuerUrl, ReturnPath};
+use memory::{Full, MemoryFlows, PER_BROWSER};
 
 /// How many flows one node holds in memory, about 300 bytes each. A flood of login starts
 /// beyond that is refused rather than allowed to exhaust memory; flows expire after minutes.
@@ -62,10 +64,7 @@ pub struct FlowStore(Kind);
 
 enum Kind {
     /// One node: by digest of `state`, in this process.
-    Memory {
-        flows: Mutex<HashMap<String, PendingFlow>>,
-        capacity: usize,
-    },
+    Memory(Mutex<MemoryFlows>),
     /// Replicas: the `login_flows` table.
     Shared,
 }
@@ -87,19 +86,22 @@ impl FlowStore {
         ))
         .fetch_all(&mut *tx)
         .await?;
-        let mut flows = HashMap::with_capacity(rows.len());
-        let at = now();
+        let mut saved = Vec::with_capacity(rows.len());
         for row in &rows {
-            let flow = flow_from_row(row)?;
+            saved.push((row.try_get::<String, _>("state_hash")?, flow_from_row(row)?));
+        }
+        // In expiry order, as the store keeps them.
+        saved.sort_by_key(|(_, flow)| flow.expires_at);
+        let mut flows = MemoryFlows::new(capacity);
+        let at = now();
+        for (state_hash, flow) in saved {
             if flow.expires_at > at {
-                flows.insert(row.try_get("state_hash")?, flow);
+                // Taken back within the capacity they were stored under.
+                let _ = flows.insert(state_hash, flow, at);
             }
         }
         tx.commit().await?;
-        Ok(Self(Kind::Memory {
-            flows: Mutex::new(flows),
-            capacity,
-        }))
+        Ok(Self(Kind::Memory(Mutex::new(flows))))
     }
 
     pub(super) async fn store(
@@ -109,25 +111,25 @@ impl FlowStore {
         flow: PendingFlow,
     ) -> Result<(), FlowError> {
         match &self.0 {
-            Kind::Memory { flows, capacity } => {
-                let key = digest(state);
-                let mut flows = lock(flows);
-                if flows.len() >= *capacity {
-                    let at = now();
-                    flows.retain(|_, flow| flow.expires_at > at);
-                    if flows.len() >= *capacity {
-                        return Err(FlowError::Full);
-                    }
-                }
-                flows.insert(key, flow);
-                Ok(())
-            }
+            Kind::Memory(flows) => lock(flows)
+                .insert(digest(state), flow, now())
+                .map_err(|Full| FlowError::Full),
             Kind::Shared => {
-                if insert(&mut *db.acquire().await?, &digest(state), &flow).await? {
-                    Ok(())
-                } else {
-                    Err(FlowError::InstanceDeleted)
+                let mut conn = db.acquire().await?;
+                if !insert(&mut *conn, &digest(state), &flow).await? {
+                    return Err(FlowError::InstanceDeleted);
                 }
+                // As in memory: a browser's sign-ins beyond the last few are dropped.
+                sqlx::query(
+                    "DELETE FROM login_flows WHERE browser_hash = $1 AND state_hash NOT IN \
+                     (SELECT state_hash FROM login_flows WHERE browser_hash = $1 \
+                      ORDER BY expires_at DESC LIMIT $2)",
+                )
+                .bind(&flow.browser_hash)
+                .bind(i64::try_from(PER_BROWSER).unwrap_or(i64::MAX))
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
             }
         }
     }
@@ -141,10 +143,7 @@ impl FlowStore {
         state: &str,
     ) -> Result<Option<PendingFlow>, sqlx::Error> {
         let flow = match &self.0 {
-            Kind::Memory { flows, .. } => {
-                let key = digest(state);
-                lock(flows).remove(&key)
-            }
+            Kind::Memory(flows) => lock(flows).take(&digest(state)),
             Kind::Shared => sqlx::query(&format!(
                 "DELETE FROM login_flows WHERE state_hash = $1 RETURNING {FLOW_COLUMNS}"
             ))
@@ -157,17 +156,24 @@ impl FlowStore {
         Ok(flow.filter(|flow| flow.expires_at > now()))
     }
 
+    /// How many sign-ins wait for their callback (expired ones not swept yet included).
+    pub async fn pending(&self, db: &Db) -> Result<i64, sqlx::Error> {
+        match &self.0 {
+            Kind::Memory(flows) => Ok(i64::try_from(lock(flows).len()).unwrap_or(i64::MAX)),
+            Kind::Shared => {
+                sqlx::query_scalar("SELECT count(*) FROM login_flows")
+                    .fetch_one(db)
+                    .await
+            }
+        }
+    }
+
     /// Deletes abandoned flows; the server runs it periodically, off the request path.
     /// Expired flows are refused anyway: this keeps the store small.
     pub async fn sweep_expired(&self, db: &Db) -> Result<u64, sqlx::Error> {
         let at = now();
         match &self.0 {
-            Kind::Memory { flows, .. } => {
-                let mut flows = lock(flows);
-                let before = flows.len();
-                flows.retain(|_, flow| flow.expires_at > at);
-                Ok(u64::try_from(before - flows.len()).unwrap_or(u64::MAX))
-            }
+            Kind::Memory(flows) => Ok(u64::try_from(lock(flows).expire(at)).unwrap_or(u64::MAX)),
             Kind::Shared => {
                 let swept = sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
                     .bind(at)
@@ -181,7 +187,7 @@ impl FlowStore {
     /// At a graceful stop: writes the live in-memory flows to the table, in one transaction,
     /// for the next start to take back. Returns how many were saved.
     pub async fn save(&self, db: &Db) -> Result<usize, sqlx::Error> {
-        let Kind::Memory { flows, .. } = &self.0 else {
+        let Kind::Memory(flows) = &self.0 else {
             return Ok(0);
         };
         let at = now();
@@ -204,10 +210,9 @@ impl FlowStore {
 const FLOW_COLUMNS: &str = "instance_id, issuer, browser_hash, nonce, pkce_verifier, return_to, \
                             expires_at, tested_by, tested_with_link";
 
-/// The map holds no invariant a panic elsewhere could break: a poisoned lock is still usable.
-fn lock(
-    flows: &Mutex<HashMap<String, PendingFlow>>,
-) -> MutexGuard<'_, HashMap<String, PendingFlow>> {
+/// The store's invariants hold between its calls, which do not panic: a poisoned lock is still
+/// usable.
+fn lock(flows: &Mutex<MemoryFlows>) -> MutexGuard<'_, MemoryFlows> {
     flows.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -349,12 +354,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_expired_flow_is_refused_and_the_sweep_removes_only_expired_ones() {
+    async fn an_expired_flow_is_refused_and_only_live_ones_outlast_a_sweep() {
         let node = sqlite_node().await;
         let store = FlowStore::open(&node.db).await.unwrap();
         for (state, expires_at) in [
-            ("old-1", now() - 1),
-            ("old-2", now() - 60),
+            ("old-1", now() - 60),
+            ("old-2", now() - 1),
             ("live", now() + 600),
         ] {
             store
@@ -364,7 +369,8 @@ mod tests {
         }
 
         assert!(take(&node, &store, "old-1").await.is_none());
-        assert_eq!(store.sweep_expired(&node.db).await.unwrap(), 1);
+        store.sweep_expired(&node.db).await.unwrap();
+        assert_eq!(store.pending(&node.db).await.unwrap(), 1);
         assert!(take(&node, &store, "live").await.is_some());
     }
 
