@@ -6,6 +6,7 @@
 //! them, `storage` checks where the data may live.
 
 mod admin;
+mod crash;
 #[path = "../common/mod.rs"]
 mod common;
 mod domain;

@@ -2,10 +2,13 @@
 //! every output, and the helpers the tests share (secrets, their hints, JSON lists).
 
 use std::cell::RefCell;
+use std::io::{BufRead, BufReader};
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::Row;
@@ -324,3 +327,82 @@ pub fn assert_hidden(text: &[u8], secret: &str, what: &str) {
 
 pub const CSV_HEADER: &str = "tenant,tenant_name,domains,id,label,issuer,client_id,client_secret,\
                           token_auth_method";
+
+/// `orgpass serve` on a free port, its log read line by line; killed when dropped.
+pub struct Server {
+    child: Child,
+    lines: Receiver<String>,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+}
+
+impl Server {
+    pub fn start(cli: &Cli, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_orgpass"))
+            .arg("serve")
+            .envs(cli.storage.env())
+            .env_remove("ORGPASS_TRUSTED_PROXIES")
+            .env("ORGPASS_LISTEN", "127.0.0.1:0")
+            .env("ORGPASS_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,tower_http=debug")
+            .env("LEPTOS_OUTPUT_NAME", "orgpass")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("orgpass serve starts");
+        let stderr = child.stderr.take().expect("its stderr");
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            lines,
+            base_url: String::new(),
+        };
+        let listening =
+            server.line_where(|line| line["fields"]["message"] == "orgpass is listening");
+        let addr = listening["fields"]["addr"]
+            .as_str()
+            .expect("an address")
+            .to_owned();
+        server.base_url = format!("http://{addr}");
+        server
+    }
+
+    /// The first log line from now on that `wanted` accepts; every line must be JSON.
+    pub fn line_where(&self, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the wanted log line within 20 s");
+            let parsed: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+            if wanted(&parsed) {
+                return parsed;
+            }
+        }
+    }
+}
+
+impl Server {
+    /// `kill -9`: no graceful stop, nothing saved.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
