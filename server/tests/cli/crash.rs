@@ -49,7 +49,9 @@ async fn session_email(browser: &reqwest::Client, base_url: &str) -> Option<Stri
 async fn started(cli: &Cli, simulator: &Simulator) -> Server {
     let server = Server::start(cli, &SERVER_ENV);
     let callback = format!("{}/sso/acme-okta/callback", server.base_url);
-    simulator.set_redirect_uri("acme", CLIENT_ID, &callback).await;
+    simulator
+        .set_redirect_uri("acme", CLIENT_ID, &callback)
+        .await;
     server
 }
 
@@ -77,14 +79,32 @@ async fn after_a_kill_9_under_sign_in_load_nothing_written_is_lost_and_sessions_
     .await;
     let loopback = [("ORGPASS_DEV_LOOPBACK_ISSUERS", Some("true"))];
     cli.ok_with(
-        &["tenant", "add", "acme", "--name", "Acme", "--domain", "acme.example"],
+        &[
+            "tenant",
+            "add",
+            "acme",
+            "--name",
+            "Acme",
+            "--domain",
+            "acme.example",
+        ],
         None,
         &loopback,
     );
     cli.ok_with(
         &[
-            "instance", "add", "--tenant", "acme", "--id", "acme-okta", "--label", "Okta",
-            "--issuer", simulator.issuer("acme"), "--client-id", CLIENT_ID,
+            "instance",
+            "add",
+            "--tenant",
+            "acme",
+            "--id",
+            "acme-okta",
+            "--label",
+            "Okta",
+            "--issuer",
+            simulator.issuer("acme"),
+            "--client-id",
+            CLIENT_ID,
         ],
         Some(&client_secret),
         &loopback,
@@ -130,7 +150,10 @@ async fn after_a_kill_9_under_sign_in_load_nothing_written_is_lost_and_sessions_
     assert_eq!(tenant["tenant"]["domains"], json!(["acme.example"]));
     let instance = cli.show("acme-okta");
     assert!(
-        instance["client_secret"].as_str().unwrap().ends_with("KILL"),
+        instance["client_secret"]
+            .as_str()
+            .unwrap()
+            .ends_with("KILL"),
         "the sealed secret: {instance}"
     );
     let admins = cli.json(&["admin", "list", "acme", "--json"]);
@@ -154,7 +177,9 @@ async fn after_a_kill_9_under_sign_in_load_nothing_written_is_lost_and_sessions_
         db.close().await;
         assert_eq!(check, "ok");
     }
-    let again = sign_in(&restarted.base_url).await.expect("a sign-in after the restart");
+    let again = sign_in(&restarted.base_url)
+        .await
+        .expect("a sign-in after the restart");
     assert_eq!(
         session_email(&again, &restarted.base_url).await.as_deref(),
         Some("ada@acme.example")

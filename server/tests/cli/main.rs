@@ -6,13 +6,14 @@
 //! them, `storage` checks where the data may live.
 
 mod admin;
-mod crash;
 #[path = "../common/mod.rs"]
 mod common;
+mod crash;
 mod domain;
 mod import;
 mod instance;
 mod keys;
+mod log_secrets;
 mod logs;
 mod secrets;
 mod setup_link;

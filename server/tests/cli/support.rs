@@ -2,9 +2,9 @@
 //! every output, and the helpers the tests share (secrets, their hints, JSON lists).
 
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader};
 use std::fs;
 use std::io::Write;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -392,6 +392,29 @@ impl Server {
 }
 
 impl Server {
+    /// Every line logged from now until one of the request with `request_id` (which the
+    /// server keeps only when 127.0.0.1 is among its trusted proxies).
+    pub async fn lines_until_request(&self, request_id: &str) -> Vec<String> {
+        reqwest::Client::new()
+            .get(format!("{}/healthz", self.base_url))
+            .header("x-request-id", request_id)
+            .send()
+            .await
+            .expect("the server answers");
+        let mut lines = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the request's log line within 20 s");
+            let last = line.contains(request_id);
+            lines.push(line);
+            if last {
+                return lines;
+            }
+        }
+    }
+
     /// `kill -9`: no graceful stop, nothing saved.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -405,4 +428,3 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
-
