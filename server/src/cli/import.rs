@@ -40,11 +40,20 @@ fn read_rows(path: &Path, format: Option<Format>) -> Result<Vec<ImportRow>, CliE
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", path.display())))?;
     match format {
-        // serde_json's messages give line and column, never the offending value.
+        // serde_json's messages can quote the offending value (a secret in the wrong place):
+        // say only what kind of mistake it is and where.
         Format::Json => serde_json::from_str(&text).map_err(|e| {
+            let kind = match e.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    "not valid JSON"
+                }
+                _ => "not an array of objects with the import's fields",
+            };
             CliError::BadInput(format!(
-                "{} is not a JSON array of instances: {e}",
-                path.display()
+                "{} is not a JSON array of instances: {kind} at line {}, column {}",
+                path.display(),
+                e.line(),
+                e.column()
             ))
         }),
         Format::Csv => {
@@ -124,6 +133,18 @@ mod properties {
     use serde_json::{Value, json};
 
     use super::{CliError, Format, ImportRow, read_rows};
+
+    #[test]
+    fn a_json_row_of_the_wrong_shape_is_refused_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rows.json");
+        std::fs::write(&file, r#"["s3cr3t-client-secret-value"]"#).unwrap();
+        let Err(CliError::BadInput(message)) = read_rows(&file, Some(Format::Json)) else {
+            panic!("accepted");
+        };
+        assert!(!message.contains("s3cr3t"), "{message}");
+        assert!(message.contains("line 1, column"), "{message}");
+    }
 
     const COLUMNS: [&str; 9] = [
         "tenant",
