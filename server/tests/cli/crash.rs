@@ -11,13 +11,9 @@ use app::backend::db::{self, Location};
 use serde_json::json;
 
 use crate::common::simulator::Simulator;
-use crate::support::{Cli, Server, secret};
+use crate::support::{Cli, SIMULATOR_SERVE_ENV, Server, acme_on_the_simulator, secret, serve_acme};
 
 const CLIENT_ID: &str = "0oa1crashtest";
-const SERVER_ENV: [(&str, &str); 2] = [
-    ("ORGPASS_DEV_LOOPBACK_ISSUERS", "true"),
-    ("ORGPASS_INSECURE_DEV_COOKIES", "true"),
-];
 
 /// A browser (a cookie jar that follows every redirect) signed in through the simulator.
 async fn sign_in(base_url: &str) -> Result<reqwest::Client, String> {
@@ -47,12 +43,7 @@ async fn session_email(browser: &reqwest::Client, base_url: &str) -> Option<Stri
 }
 
 async fn started(cli: &Cli, simulator: &Simulator) -> Server {
-    let server = Server::start(cli, &SERVER_ENV);
-    let callback = format!("{}/sso/acme-okta/callback", server.base_url);
-    simulator
-        .set_redirect_uri("acme", CLIENT_ID, &callback)
-        .await;
-    server
+    serve_acme(cli, simulator, CLIENT_ID, &SIMULATOR_SERVE_ENV).await
 }
 
 async fn count(cli: &Cli, query: &str) -> i64 {
@@ -70,45 +61,7 @@ async fn count(cli: &Cli, query: &str) -> i64 {
 async fn after_a_kill_9_under_sign_in_load_nothing_written_is_lost_and_sessions_still_work() {
     let cli = Cli::new().await;
     let client_secret = secret("KILL");
-    let simulator = Simulator::start(&json!({ "orgs": [{
-        "slug": "acme", "port": 0,
-        "users": [{ "sub": "00u1acmeada", "email": "ada@acme.example", "name": "Ada Lovelace" }],
-        "clients": [{ "client_id": CLIENT_ID, "client_secret": client_secret,
-                      "redirect_uris": ["http://127.0.0.1/not-yet"] }],
-    }] }))
-    .await;
-    let loopback = [("ORGPASS_DEV_LOOPBACK_ISSUERS", Some("true"))];
-    cli.ok_with(
-        &[
-            "tenant",
-            "add",
-            "acme",
-            "--name",
-            "Acme",
-            "--domain",
-            "acme.example",
-        ],
-        None,
-        &loopback,
-    );
-    cli.ok_with(
-        &[
-            "instance",
-            "add",
-            "--tenant",
-            "acme",
-            "--id",
-            "acme-okta",
-            "--label",
-            "Okta",
-            "--issuer",
-            simulator.issuer("acme"),
-            "--client-id",
-            CLIENT_ID,
-        ],
-        Some(&client_secret),
-        &loopback,
-    );
+    let simulator = acme_on_the_simulator(&cli, CLIENT_ID, &client_secret).await;
     let server = started(&cli, &simulator).await;
     let ada = sign_in(&server.base_url).await.expect("the first sign-in");
     cli.ok(&["admin", "add", "acme", "--email", "ada@acme.example"]);

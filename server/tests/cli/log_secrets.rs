@@ -9,8 +9,7 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{StatusCode, Url};
 use serde_json::json;
 
-use crate::common::simulator::Simulator;
-use crate::support::{Cli, Server, secret};
+use crate::support::{Cli, SIMULATOR_SERVE_ENV, acme_on_the_simulator, secret, serve_acme};
 
 const CLIENT_ID: &str = "0oa1logscan";
 
@@ -77,50 +76,16 @@ async fn nothing_secret_is_logged_through_sign_ins_a_refusal_a_rotation_and_a_un
     let cli = Cli::new().await;
     let first_secret = secret("ONE1");
     let second_secret = secret("TWO2");
-    let simulator = Simulator::start(&json!({ "orgs": [{
-        "slug": "acme", "port": 0,
-        "users": [{ "sub": "00u1acmeada", "email": "ada@acme.example", "name": "Ada Lovelace" }],
-        "clients": [{ "client_id": CLIENT_ID, "client_secret": first_secret,
-                      "redirect_uris": ["http://127.0.0.1/not-yet"] }],
-    }] }))
-    .await;
-    let loopback = [("ORGPASS_DEV_LOOPBACK_ISSUERS", Some("true"))];
-    cli.ok_with(
-        &["tenant", "add", "acme", "--name", "Acme"],
-        None,
-        &loopback,
-    );
-    cli.ok_with(
-        &[
-            "instance",
-            "add",
-            "--tenant",
-            "acme",
-            "--id",
-            "acme-okta",
-            "--label",
-            "Okta",
-            "--issuer",
-            simulator.issuer("acme"),
-            "--client-id",
-            CLIENT_ID,
-        ],
-        Some(&first_secret),
-        &loopback,
-    );
-    let server = Server::start(
-        &cli,
-        &[
-            ("ORGPASS_DEV_LOOPBACK_ISSUERS", "true"),
-            ("ORGPASS_INSECURE_DEV_COOKIES", "true"),
-            ("RUST_LOG", "debug"),
-            ("ORGPASS_TRUSTED_PROXIES", "127.0.0.1"),
-        ],
-    );
+    let simulator = acme_on_the_simulator(&cli, CLIENT_ID, &first_secret).await;
+    let logging = [
+        SIMULATOR_SERVE_ENV[0],
+        SIMULATOR_SERVE_ENV[1],
+        ("RUST_LOG", "debug"),
+        ("ORGPASS_TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    let server = serve_acme(&cli, &simulator, CLIENT_ID, &logging).await;
     let base = server.base_url.clone();
-    simulator
-        .set_redirect_uri("acme", CLIENT_ID, &format!("{base}/sso/acme-okta/callback"))
-        .await;
+    let loopback = [("ORGPASS_DEV_LOOPBACK_ISSUERS", Some("true"))];
     let mut secrets = vec![first_secret.clone(), second_secret.clone()];
 
     // A sign-in, then the same callback again: refused, the code and state already used.

@@ -14,6 +14,7 @@ use serde_json::Value;
 use sqlx::Row;
 use tempfile::TempDir;
 
+use crate::common::simulator::Simulator;
 use crate::common::storage::TestStorage;
 
 const PUBLIC_URL: &str = "https://orgpass.example.com";
@@ -427,4 +428,70 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The environment `orgpass serve` needs to sign in through the local simulator on http.
+pub const SIMULATOR_SERVE_ENV: [(&str, &str); 2] = [
+    ("ORGPASS_DEV_LOOPBACK_ISSUERS", "true"),
+    ("ORGPASS_INSECURE_DEV_COOKIES", "true"),
+];
+
+/// The simulated Okta org `acme` (Ada its one user, one app `client_id`), registered with the
+/// operator CLI as org `acme` (domain `acme.example`) and its instance `acme-okta`.
+pub async fn acme_on_the_simulator(cli: &Cli, client_id: &str, client_secret: &str) -> Simulator {
+    let simulator = Simulator::start(&serde_json::json!({ "orgs": [{
+        "slug": "acme", "port": 0,
+        "users": [{ "sub": "00u1acmeada", "email": "ada@acme.example", "name": "Ada Lovelace" }],
+        "clients": [{ "client_id": client_id, "client_secret": client_secret,
+                      "redirect_uris": ["http://127.0.0.1/not-yet"] }],
+    }] }))
+    .await;
+    let loopback = [("ORGPASS_DEV_LOOPBACK_ISSUERS", Some("true"))];
+    cli.ok_with(
+        &[
+            "tenant",
+            "add",
+            "acme",
+            "--name",
+            "Acme",
+            "--domain",
+            "acme.example",
+        ],
+        None,
+        &loopback,
+    );
+    cli.ok_with(
+        &[
+            "instance",
+            "add",
+            "--tenant",
+            "acme",
+            "--id",
+            "acme-okta",
+            "--label",
+            "Okta",
+            "--issuer",
+            simulator.issuer("acme"),
+            "--client-id",
+            client_id,
+        ],
+        Some(client_secret),
+        &loopback,
+    );
+    simulator
+}
+
+/// `orgpass serve` with `env`, its callback registered in the simulated app `client_id`.
+pub async fn serve_acme(
+    cli: &Cli,
+    simulator: &Simulator,
+    client_id: &str,
+    env: &[(&str, &str)],
+) -> Server {
+    let server = Server::start(cli, env);
+    let callback = format!("{}/sso/acme-okta/callback", server.base_url);
+    simulator
+        .set_redirect_uri("acme", client_id, &callback)
+        .await;
+    server
 }
