@@ -123,7 +123,7 @@ impl FlowStore {
                 sqlx::query(
                     "DELETE FROM login_flows WHERE browser_hash = $1 AND state_hash NOT IN \
                      (SELECT state_hash FROM login_flows WHERE browser_hash = $1 \
-                      ORDER BY expires_at DESC LIMIT $2)",
+                      ORDER BY arrival DESC LIMIT $2)",
                 )
                 .bind(&flow.browser_hash)
                 .bind(i64::try_from(PER_BROWSER).unwrap_or(i64::MAX))
