@@ -4,11 +4,10 @@
 
 use app::backend::admins::{self, Added, AdminError, AdminList};
 use app::backend::audit::Actor;
-use app::backend::registry;
 use app::domain::{EmailAddress, TenantSlug};
 use clap::{ArgGroup, Subcommand};
 
-use super::{CliError, bad_input, print};
+use super::{CliError, bad_input, known_tenant, print};
 use crate::startup::Storage;
 
 #[derive(Debug, Subcommand)]
@@ -122,14 +121,6 @@ impl AdminCommand {
 /// Clap requires one of them already; this keeps the match total without a panic.
 fn who_missing() -> CliError {
     CliError::BadInput("name the person with --user ID or --email ADDRESS".to_owned())
-}
-
-async fn known_tenant(storage: &Storage, raw: &str) -> Result<TenantSlug, CliError> {
-    let tenant = TenantSlug::parse(raw).map_err(bad_input)?;
-    match registry::find_tenant(&storage.db, &tenant).await? {
-        Some(_) => Ok(tenant),
-        None => Err(registry::RegistryError::UnknownTenant(tenant).into()),
-    }
 }
 
 fn list_text(tenant: &TenantSlug, list: &AdminList) -> String {

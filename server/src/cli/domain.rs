@@ -3,15 +3,15 @@
 //! domain routes at once, recorded as verified by the operator.
 
 use app::backend::audit::Actor;
+use app::backend::registry;
 use app::backend::registry::domains::{
     self, ClaimStatus, DnsChecker, OrgDomains, Proof, Verification,
 };
-use app::backend::registry::{self, RegistryError};
 use app::domain::{EmailDomain, TenantSlug};
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::{CliError, bad_input, print};
+use super::{CliError, bad_input, known_tenant, print};
 use crate::config::DnsArgs;
 use crate::startup::Storage;
 
@@ -137,12 +137,4 @@ fn list_text(rows: &[DomainRow]) -> String {
         )
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-async fn known_tenant(storage: &Storage, raw: &str) -> Result<TenantSlug, CliError> {
-    let tenant = TenantSlug::parse(raw).map_err(bad_input)?;
-    match registry::find_tenant(&storage.db, &tenant).await? {
-        Some(_) => Ok(tenant),
-        None => Err(RegistryError::UnknownTenant(tenant).into()),
-    }
 }

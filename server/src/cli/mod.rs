@@ -12,7 +12,7 @@ mod tenant;
 use std::process::ExitCode;
 
 use app::backend::registry::RegistryError;
-use app::domain::InvalidValue;
+use app::domain::{InvalidValue, TenantSlug};
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 
@@ -83,6 +83,15 @@ impl From<RegistryError> for CliError {
             RegistryError::Database(source) => Self::Failed(format!("database error: {source}")),
             other => Self::BadInput(other.to_string()),
         }
+    }
+}
+
+/// The org named on the command line, which must exist.
+pub(crate) async fn known_tenant(storage: &Storage, raw: &str) -> Result<TenantSlug, CliError> {
+    let tenant = TenantSlug::parse(raw).map_err(bad_input)?;
+    match app::backend::registry::find_tenant(&storage.db, &tenant).await? {
+        Some(_) => Ok(tenant),
+        None => Err(RegistryError::UnknownTenant(tenant).into()),
     }
 }
 
